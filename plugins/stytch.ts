@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Config } from '../src/config.js'
+import { CookieJar } from '../src/session/cookie-jar.js'
+import { StytchClient, type UpstreamObservation } from '../src/stytch/client.js'
+
+// The upstream client and the cookie jar, one of each per app, shared by every route.
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+    stytch: StytchClient
+    cookieJar: CookieJar
+    /** listeners for every upstream call (metrics); logging of failures is built in */
+    upstreamObservers: Array<(o: UpstreamObservation) => void>
+  }
+}
+
+export default fp(async function stytch (app: FastifyInstance, { config }: { config: Config }) {
+  const observers: Array<(o: UpstreamObservation) => void> = []
+  const client = new StytchClient({
+    apiUrl: config.apiUrl,
+    projectId: config.projectId,
+    secret: config.secret,
+    timeoutMs: config.upstreamTimeoutMs,
+    observe: (o) => {
+      if (o.failure) app.log.warn({ upstream: { endpoint: o.endpoint, error_type: o.failure.errorType, cause: o.failure.cause, seconds: o.seconds } }, 'stytch call failed')
+      for (const observer of observers) observer(o)
+    }
+  })
+  app.decorate('config', config)
+  app.decorate('stytch', client)
+  app.decorate('upstreamObservers', observers)
+  app.decorate('cookieJar', new CookieJar(config.cookie, (msg, detail) => app.log.error(detail, msg)))
+  app.addHook('onClose', async () => { await client.close() })
+}, { name: 'stytch', fastify: '5.x' })

@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import { BffError } from '../src/errors.js'
+import { createSessionAuthenticator } from '../src/session/authenticate.js'
+import { COOKIE_KINDS, SESSION_KINDS, cookieChangesFrom, withoutTokens, type CookieValues } from '../src/session/cookie-jar.js'
+import { sessionPaths } from '../src/stytch/endpoints.js'
+
+// GET /session: who am I (authenticated upstream, JWT cookie refreshed).
+// POST /logout: revoke upstream, expire every cookie whatever upstream says.
+
+export default async function sessionRoutes (app: FastifyInstance) {
+  const { config, stytch, cookieJar } = app
+  const authenticate = createSessionAuthenticator(config, stytch)
+  const revokePath = sessionPaths(config.vertical).revoke
+  const fallbackSeconds = config.sessionDurationMinutes * 60
+
+  app.get('/session', async (request, reply) => {
+    const cookies = cookieJar.read(request)
+    let answer
+    try {
+      answer = await authenticate(cookies)
+    } catch (err) {
+      if (err instanceof BffError && err.errorType === 'session_invalid') cookieJar.expire(reply, SESSION_KINDS)
+      throw err
+    }
+    const { intermediateSession, ...changes } = cookieChangesFrom(answer, Date.now(), fallbackSeconds)
+    cookieJar.apply(reply, changes)
+    return reply.send(withoutTokens(answer))
+  })
+
+  app.post('/logout', {
+    schema: { body: z.strictObject({}).optional() },
+    config: { emptyBodyAllowed: true }
+  }, async (request, reply) => {
+    let cookies: CookieValues = {}
+    try { cookies = cookieJar.read(request) } catch { /* duplicate cookies: still log the browser out */ }
+    const credential = cookies.session ? { session_token: cookies.session } : cookies.jwt ? { session_jwt: cookies.jwt } : undefined
+    if (credential) {
+      try {
+        await stytch.post(revokePath, credential)
+      } catch (err) {
+        request.log.warn({ error_type: err instanceof BffError ? err.errorType : 'unknown' }, 'session revoke failed; cookies expired anyway')
+      }
+    }
+    cookieJar.expire(reply, COOKIE_KINDS)
+    return reply.code(204).send()
+  })
+}

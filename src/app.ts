@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto'
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
+import type { ZodType } from 'zod'
+import errorHandler from '../plugins/error-handler.js'
+import security from '../plugins/security.js'
+import stytch from '../plugins/stytch.js'
+import healthRoutes from '../routes/health.js'
+import proxyRoutes from '../routes/proxy.js'
+import sessionRoutes from '../routes/session.js'
+import type { Config } from './config.js'
+import { errors } from './errors.js'
+import { loggerOptions } from './logger.js'
+import { isServerOwned } from './stytch/endpoints.js'
+
+// buildApp(config): plugins first, then routes. Nothing else.
+
+export interface BuildOptions {
+  /** pino options or a logger instance; defaults to loggerOptions(config) */
+  logger?: FastifyServerOptions['logger']
+  loggerInstance?: FastifyServerOptions['loggerInstance']
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+export async function buildApp (config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
+  const options: FastifyServerOptions = {
+    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? loggerOptions(config) }),
+    bodyLimit: config.bodyLimitBytes,
+    // false | hop count | IPs/CIDRs; Fastify (proxy-addr) takes all three
+    trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id']
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
+    },
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
+    return503OnClosing: true,
+    // slow clients cannot hold sockets
+    connectionTimeout: 30_000,
+    requestTimeout: 30_000,
+    keepAliveTimeout: 10_000
+  }
+  const app = Fastify(options).withTypeProvider<ZodTypeProvider>()
+  app.server.headersTimeout = 15_000
+
+  app.setValidatorCompiler(({ schema }) => validateBody(schema as ZodType))
+  app.setSerializerCompiler(serializerCompiler)
+
+  await app.register(errorHandler)
+  await app.register(security, { config })
+  await app.register(stytch, { config })
+
+  await app.register(healthRoutes)
+  await app.register(async (auth) => {
+    await auth.register(proxyRoutes)
+    await auth.register(sessionRoutes)
+  }, { prefix: config.prefix })
+
+  return app
+}
+
+// Server-owned fields are named (field_not_allowed) before the strict schema says "unknown field".
+function validateBody (schema: ZodType) {
+  return (data: unknown) => {
+    if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
+      const owned = Object.keys(data).filter(isServerOwned)
+      if (owned.length > 0) return { error: errors.fieldNotAllowed(owned) }
+    }
+    const result = schema.safeParse(data)
+    if (result.success) return { value: result.data }
+    return {
+      error: errors.invalidRequest('Request body does not match the schema', result.error.issues.map((i) => ({
+        path: '/' + i.path.map(String).join('/'),
+        message: i.message
+      })))
+    }
+  }
+}

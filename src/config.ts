@@ -1,0 +1,275 @@
+import { isIP } from 'node:net'
+import { z } from 'zod'
+
+// The environment, parsed once at start-up. Every variable of SPEC section 6 lives here; nothing
+// else reads process.env.
+
+const bool = (name: string, fallback: boolean) =>
+  z.string().optional().transform((value, ctx) => {
+    if (value === undefined || value === '') return fallback
+    const v = value.trim().toLowerCase()
+    if (['true', '1', 'yes', 'on'].includes(v)) return true
+    if (['false', '0', 'no', 'off'].includes(v)) return false
+    ctx.addIssue({ code: 'custom', message: `${name} must be true or false` })
+    return z.NEVER
+  })
+
+const int = (min: number, max: number, fallback?: number) =>
+  z.string().optional().transform((value, ctx) => {
+    if (value === undefined || value === '') return fallback
+    if (!/^\d+$/.test(value.trim())) {
+      ctx.addIssue({ code: 'custom', message: `must be a whole number between ${min} and ${max}` })
+      return z.NEVER
+    }
+    const n = Number(value)
+    if (n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: `must be between ${min} and ${max}` })
+      return z.NEVER
+    }
+    return n
+  })
+
+const optionalString = z.string().optional().transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()))
+
+const url = z.string().optional().transform((value, ctx) => {
+  if (value === undefined || value.trim() === '') return undefined
+  try {
+    const parsed = new URL(value.trim())
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme')
+    return value.trim()
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'must be an absolute http(s) URL' })
+    return z.NEVER
+  }
+})
+
+const origins = z.string().optional().transform((value, ctx) => {
+  if (value === undefined || value.trim() === '') return [] as string[]
+  const list = value.split(',').map((o) => o.trim()).filter(Boolean)
+  for (const origin of list) {
+    let parsed: URL | undefined
+    try { parsed = new URL(origin) } catch {}
+    if (!parsed || parsed.origin !== origin) {
+      ctx.addIssue({ code: 'custom', message: `"${origin}" is not an exact origin like https://app.example.com (no path, no trailing slash, never *)` })
+      return z.NEVER
+    }
+  }
+  return list
+})
+
+// false | hop count | IPs/CIDRs. `true` (trust everyone) is refused: it lets any client forge its IP.
+const trustProxy = z.string().optional().transform((value, ctx): false | number | string[] => {
+  if (value === undefined || value.trim() === '' || value.trim().toLowerCase() === 'false') return false
+  const v = value.trim()
+  if (/^\d+$/.test(v)) return Number(v)
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean)
+  for (const entry of list) {
+    const [ip, bits, ...rest] = entry.split('/')
+    const family = isIP(ip ?? '')
+    const maxBits = family === 4 ? 32 : 128
+    if (family === 0 || rest.length > 0 || (bits !== undefined && (!/^\d+$/.test(bits) || Number(bits) > maxBits))) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not false, a hop count, or an IP/CIDR list` })
+      return z.NEVER
+    }
+  }
+  return list
+})
+
+const sameSite = z.string().optional().transform((value, ctx) => {
+  const v = (value ?? '').trim().toLowerCase()
+  if (v === '' || v === 'strict') return 'Strict' as const
+  if (v === 'lax') return 'Lax' as const
+  if (v === 'none') return 'None' as const
+  ctx.addIssue({ code: 'custom', message: 'must be Strict, Lax or None' })
+  return z.NEVER
+})
+
+const cookieName = (fallback: string) =>
+  z.string().optional().transform((value, ctx) => {
+    const v = (value ?? '').trim() || fallback
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(v)) {
+      ctx.addIssue({ code: 'custom', message: 'must be 1-64 characters of A-Z a-z 0-9 _ . -' })
+      return z.NEVER
+    }
+    return v
+  })
+
+const envSchema = z.object({
+  NODE_ENV: optionalString,
+  STYTCH_PROJECT_ID: optionalString,
+  STYTCH_SECRET: optionalString,
+  STYTCH_VERTICAL: z.enum(['b2b', 'consumer']).default('b2b'),
+  STYTCH_API_URL: url,
+  HOST: z.string().default('0.0.0.0'),
+  PORT: int(0, 65535, 3000),
+  AUTH_PREFIX: z.string().default('/auth').refine((p) => /^\/[A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*$/.test(p), 'must look like /auth (leading slash, no trailing slash)'),
+  ALLOWED_ORIGINS: origins,
+  TRUST_PROXY: trustProxy,
+  CSRF_HEADER: z.string().default('X-CSRF').refine((h) => /^[A-Za-z0-9-]{1,64}$/.test(h), 'must be an HTTP header name'),
+  COOKIE_SECURE: z.string().optional(),
+  COOKIE_SAMESITE: sameSite,
+  COOKIE_DOMAIN: optionalString,
+  SESSION_COOKIE_NAME: cookieName('stytch_session'),
+  JWT_COOKIE_NAME: cookieName('stytch_session_jwt'),
+  IST_COOKIE_NAME: cookieName('stytch_intermediate_session'),
+  PKCE_COOKIE_NAME: cookieName('stytch_pkce'),
+  SESSION_DURATION_MINUTES: int(5, 527040, 60),
+  SESSION_SLIDING: bool('SESSION_SLIDING', true),
+  RESET_PASSWORD_REDIRECT_URL: url,
+  LOGIN_REDIRECT_URL: url,
+  DISCOVERY_REDIRECT_URL: url,
+  RESET_PASSWORD_EXPIRATION_MINUTES: int(5, 10080),
+  RESET_PASSWORD_TEMPLATE_ID: optionalString,
+  VERIFY_EMAIL_TEMPLATE_ID: optionalString,
+  HIDE_ACCOUNT_EXISTENCE: bool('HIDE_ACCOUNT_EXISTENCE', true),
+  RESET_PKCE: bool('RESET_PKCE', true),
+  JWT_MAX_AGE_SECONDS: int(0, 300, 60),
+  RATE_LIMIT_GLOBAL_PER_MINUTE: int(1, 1_000_000, 300),
+  RATE_LIMIT_AUTH_PER_MINUTE: int(1, 1_000_000, 10),
+  RATE_LIMIT_IDENTIFIER_PER_HOUR: int(1, 1_000_000, 20),
+  REDIS_URL: optionalString,
+  UPSTREAM_TIMEOUT_MS: int(100, 120_000, 10_000),
+  BODY_LIMIT_BYTES: int(256, 1_048_576, 16_384),
+  SHUTDOWN_TIMEOUT_MS: int(0, 300_000, 10_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  EMULATOR_PORT: int(0, 65535, 3001),
+  EMULATOR_DEMO_PASSWORD: optionalString
+})
+
+export type Vertical = 'b2b' | 'consumer'
+
+export interface Config {
+  production: boolean
+  /** true when no Stytch credentials were given outside production: the embedded emulator is used */
+  emulator: boolean
+  projectId: string
+  secret: string
+  vertical: Vertical
+  /** Stytch base URL without /v1 and without trailing slash */
+  apiUrl: string
+  host: string
+  port: number
+  prefix: string
+  allowedOrigins: string[]
+  trustProxy: false | number | string[]
+  csrfHeader: string
+  cookie: {
+    secure: boolean
+    sameSite: 'Strict' | 'Lax' | 'None'
+    domain: string | undefined
+    names: { session: string; jwt: string; intermediateSession: string; pkce: string }
+  }
+  sessionDurationMinutes: number
+  sessionSliding: boolean
+  reset: {
+    redirectUrl: string | undefined
+    loginRedirectUrl: string | undefined
+    discoveryRedirectUrl: string | undefined
+    expirationMinutes: number | undefined
+    templateId: string | undefined
+    verifyEmailTemplateId: string | undefined
+    pkce: boolean
+    hideAccountExistence: boolean
+  }
+  jwtMaxAgeSeconds: number
+  rateLimit: { globalPerMinute: number; authPerMinute: number; identifierPerHour: number; redisUrl: string | undefined }
+  upstreamTimeoutMs: number
+  bodyLimitBytes: number
+  shutdownTimeoutMs: number
+  logLevel: string
+  emulatorPort: number
+  emulatorDemoPassword: string
+}
+
+export class ConfigError extends Error {}
+
+function defaultApiUrl (projectId: string): string {
+  return projectId.startsWith('project-live-') ? 'https://api.stytch.com' : 'https://test.stytch.com'
+}
+
+/** Parse the environment once. Throws ConfigError whose message names every bad variable. */
+export function loadConfig (env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`)
+    throw new ConfigError(`Invalid environment:\n${lines.join('\n')}`)
+  }
+  const e = parsed.data
+  const production = e.NODE_ENV === 'production'
+  const problems: string[] = []
+
+  const hasCredentials = e.STYTCH_PROJECT_ID !== undefined || e.STYTCH_SECRET !== undefined
+  if (hasCredentials || production) {
+    if (e.STYTCH_PROJECT_ID === undefined) problems.push('  STYTCH_PROJECT_ID: required' + (production ? ' when NODE_ENV=production' : ' when STYTCH_SECRET is set'))
+    if (e.STYTCH_SECRET === undefined) problems.push('  STYTCH_SECRET: required' + (production ? ' when NODE_ENV=production' : ' when STYTCH_PROJECT_ID is set'))
+  }
+  const emulator = !hasCredentials && !production
+
+  const secureRaw = e.COOKIE_SECURE?.trim().toLowerCase()
+  let cookieSecure = !emulator // local http development defaults to plain cookie names
+  if (secureRaw !== undefined && secureRaw !== '') {
+    if (['true', '1', 'yes', 'on'].includes(secureRaw)) cookieSecure = true
+    else if (['false', '0', 'no', 'off'].includes(secureRaw)) cookieSecure = false
+    else problems.push('  COOKIE_SECURE: must be true or false')
+  }
+  if (production && !cookieSecure) problems.push('  COOKIE_SECURE: must be true when NODE_ENV=production')
+  if (e.COOKIE_SAMESITE === 'None' && !cookieSecure) problems.push('  COOKIE_SAMESITE: None requires COOKIE_SECURE=true')
+
+  const apiUrl = (e.STYTCH_API_URL ?? defaultApiUrl(e.STYTCH_PROJECT_ID ?? '')).replace(/\/+$/, '')
+  if (production && !apiUrl.startsWith('https://')) problems.push('  STYTCH_API_URL: must be https:// when NODE_ENV=production')
+
+  if (problems.length > 0) throw new ConfigError(`Invalid environment:\n${problems.join('\n')}`)
+
+  const prefix = (name: string) => (cookieSecure ? (e.COOKIE_DOMAIN ? '__Secure-' : '__Host-') : '') + name
+
+  return {
+    production,
+    emulator,
+    projectId: e.STYTCH_PROJECT_ID ?? '',
+    secret: e.STYTCH_SECRET ?? '',
+    vertical: e.STYTCH_VERTICAL,
+    apiUrl,
+    host: e.HOST,
+    port: e.PORT ?? 3000,
+    prefix: e.AUTH_PREFIX,
+    allowedOrigins: e.ALLOWED_ORIGINS,
+    trustProxy: e.TRUST_PROXY,
+    csrfHeader: e.CSRF_HEADER.toLowerCase(),
+    cookie: {
+      secure: cookieSecure,
+      sameSite: e.COOKIE_SAMESITE,
+      domain: e.COOKIE_DOMAIN,
+      names: {
+        session: prefix(e.SESSION_COOKIE_NAME),
+        jwt: prefix(e.JWT_COOKIE_NAME),
+        intermediateSession: prefix(e.IST_COOKIE_NAME),
+        pkce: prefix(e.PKCE_COOKIE_NAME)
+      }
+    },
+    sessionDurationMinutes: e.SESSION_DURATION_MINUTES ?? 60,
+    sessionSliding: e.SESSION_SLIDING,
+    reset: {
+      redirectUrl: e.RESET_PASSWORD_REDIRECT_URL,
+      loginRedirectUrl: e.LOGIN_REDIRECT_URL,
+      discoveryRedirectUrl: e.DISCOVERY_REDIRECT_URL,
+      expirationMinutes: e.RESET_PASSWORD_EXPIRATION_MINUTES,
+      templateId: e.RESET_PASSWORD_TEMPLATE_ID,
+      verifyEmailTemplateId: e.VERIFY_EMAIL_TEMPLATE_ID,
+      pkce: e.RESET_PKCE,
+      hideAccountExistence: e.HIDE_ACCOUNT_EXISTENCE
+    },
+    jwtMaxAgeSeconds: e.JWT_MAX_AGE_SECONDS ?? 60,
+    rateLimit: {
+      globalPerMinute: e.RATE_LIMIT_GLOBAL_PER_MINUTE ?? 300,
+      authPerMinute: e.RATE_LIMIT_AUTH_PER_MINUTE ?? 10,
+      identifierPerHour: e.RATE_LIMIT_IDENTIFIER_PER_HOUR ?? 20,
+      redisUrl: e.REDIS_URL
+    },
+    upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS ?? 10_000,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES ?? 16_384,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS ?? 10_000,
+    logLevel: e.LOG_LEVEL,
+    emulatorPort: e.EMULATOR_PORT ?? 3001,
+    emulatorDemoPassword: e.EMULATOR_DEMO_PASSWORD ?? 'demo-password-123!'
+  }
+}

@@ -1,0 +1,47 @@
+// The one place BFF errors are created. Routes and plugins throw these; the error handler
+// (plugins/error-handler.ts) renders them in the SPEC section 4 envelope.
+
+export interface Issue { path: string; message: string }
+
+export class BffError extends Error {
+  readonly statusCode: number
+  readonly errorType: string
+  readonly issues: Issue[] | undefined
+  readonly stytchRequestId: string | undefined
+  /** extra response headers, e.g. Retry-After or Allow */
+  readonly headers: Record<string, string> | undefined
+
+  constructor (statusCode: number, errorType: string, message: string, extra: { issues?: Issue[]; stytchRequestId?: string; headers?: Record<string, string> } = {}) {
+    super(message)
+    this.name = 'BffError'
+    this.statusCode = statusCode
+    this.errorType = errorType
+    this.issues = extra.issues
+    this.stytchRequestId = extra.stytchRequestId
+    this.headers = extra.headers
+  }
+}
+
+export const errors = {
+  invalidRequest: (message: string, issues?: Issue[]) => new BffError(400, 'invalid_request', message, issues ? { issues } : {}),
+  fieldNotAllowed: (fields: string[]) => new BffError(400, 'field_not_allowed', `Field${fields.length > 1 ? 's' : ''} not allowed: ${fields.join(', ')} (set by the server)`, {
+    issues: fields.map((f) => ({ path: `/${f}`, message: 'set by the server, not the browser' }))
+  }),
+  unsupportedMediaType: () => new BffError(415, 'unsupported_media_type', 'Content-Type must be application/json'),
+  payloadTooLarge: () => new BffError(413, 'payload_too_large', 'Request body is too large'),
+  csrfFailed: (message: string) => new BffError(403, 'csrf_failed', message),
+  originNotAllowed: () => new BffError(403, 'origin_not_allowed', 'Origin is not allowed'),
+  sessionMissing: () => new BffError(401, 'session_missing', 'No session'),
+  sessionInvalid: () => new BffError(401, 'session_invalid', 'Session is no longer valid'),
+  rateLimited: (retryAfterSeconds: number) => new BffError(429, 'rate_limited', 'Too many requests, retry later', { headers: { 'retry-after': String(retryAfterSeconds) } }),
+  upstreamTimeout: () => new BffError(504, 'upstream_timeout', 'Stytch did not answer in time'),
+  upstreamUnavailable: () => new BffError(502, 'upstream_unavailable', 'Stytch is unavailable'),
+  upstreamInvalidResponse: () => new BffError(502, 'upstream_invalid_response', 'Stytch sent an answer that could not be used'),
+  notFound: () => new BffError(404, 'not_found', 'Not found'),
+  methodNotAllowed: (allow: string[]) => new BffError(405, 'method_not_allowed', 'Method not allowed', { headers: { allow: allow.join(', ') } }),
+  shuttingDown: () => new BffError(503, 'shutting_down', 'Server is shutting down'),
+  internal: () => new BffError(500, 'internal_error', 'Internal error'),
+  /** a Stytch 4xx passed through with its status and error_type */
+  stytch: (statusCode: number, errorType: string, message: string, stytchRequestId: string | undefined) =>
+    new BffError(statusCode, errorType, message, stytchRequestId ? { stytchRequestId } : {})
+}
