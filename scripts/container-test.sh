@@ -111,6 +111,8 @@ if timeout 900 podman build "${build_args[@]}" . >"$WORK/build.log" 2>&1; then
   pass "image builds ($IMAGE in ${build_s} s, $(awk -v s="$size" 'BEGIN { printf "%.1f MB", s / 1e6 }'))"
   new_id=$(podman image inspect --format '{{.Id}}' "$IMAGE")
   if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then podman rmi "$old_id" >/dev/null 2>&1 || true; fi
+  # Untagged stage images are the layer cache of the next build: keep a day's.
+  podman image prune -f --filter until=24h >/dev/null 2>&1 || true
 else
   tail -n 40 "$WORK/build.log"
   fail "image builds (podman build failed, see above)"
@@ -193,7 +195,7 @@ else
 fi
 
 # --- HEALTHCHECK (no systemd timers here, so run it by hand) --------------------
-hc_out=$(podman healthcheck run "$NAME" 2>&1); hc_rc=$?
+hc_out=$(timeout 30 podman healthcheck run "$NAME" 2>&1); hc_rc=$?
 hc_status=$(podman inspect --format '{{.State.Health.Status}}' "$NAME" 2>/dev/null \
   || podman inspect --format '{{.State.Healthcheck.Status}}' "$NAME" 2>/dev/null)
 if [ "$hc_rc" -eq 0 ] && [ "$hc_status" = healthy ]; then
@@ -203,7 +205,7 @@ else
 fi
 
 # --- not root -------------------------------------------------------------------
-uid=$(podman exec "$NAME" id -u 2>&1)
+uid=$(timeout 30 podman exec "$NAME" id -u 2>&1)
 top=$(podman top "$NAME" pid user args 2>&1)
 pid1=$(awk '$1 == 1 { $1 = ""; print }' <<<"$top")
 if [ "$uid" != 0 ] && [ -n "$uid" ] && [[ "$uid" =~ ^[0-9]+$ ]] && grep -q 'node dist/src/server.js' <<<"$pid1" && ! grep -qw root <<<"$pid1"; then
@@ -214,7 +216,7 @@ fi
 
 # --- graceful stop --------------------------------------------------------------
 t0=$(date +%s.%N)
-podman stop -t "$STOP_TIMEOUT" "$NAME" >"$WORK/stop.log" 2>&1
+timeout $((STOP_TIMEOUT + 30)) podman stop -t "$STOP_TIMEOUT" "$NAME" >"$WORK/stop.log" 2>&1
 stop_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 exit_code=$(podman inspect --format '{{.State.ExitCode}}' "$NAME" 2>&1)
 if [ "$exit_code" = 0 ] && ! grep -q 'resorting to SIGKILL' "$WORK/stop.log"; then
