@@ -29,7 +29,7 @@ export default async function sessionRoutes (app: FastifyInstance) {
   })
 
   app.post('/logout', {
-    schema: { body: z.strictObject({}).optional() },
+    schema: { body: z.strictObject({}).nullish() },
     config: { emptyBodyAllowed: true }
   }, async (request, reply) => {
     let cookies: CookieValues = {}

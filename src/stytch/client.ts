@@ -91,18 +91,18 @@ export class StytchClient {
       })
       status = String(res.statusCode)
       // The status decides first: any 5xx is "unavailable" whatever its body.
-      if (res.statusCode >= 500) { res.body.destroy(); throw fail(errors.upstreamUnavailable(), `status ${res.statusCode}`) }
+      if (res.statusCode >= 500) { discard(res.body); throw fail(errors.upstreamUnavailable(), `status ${res.statusCode}`) }
       if (res.statusCode < 200 || (res.statusCode >= 300 && res.statusCode < 400)) {
-        res.body.destroy()
+        discard(res.body)
         throw fail(errors.upstreamInvalidResponse(), `status ${res.statusCode}`)
       }
       const declared = Number(res.headers['content-length'])
-      if (declared > MAX_UPSTREAM_BODY_BYTES) { res.body.destroy(); throw fail(errors.upstreamInvalidResponse(), 'body too large') }
+      if (declared > MAX_UPSTREAM_BODY_BYTES) { discard(res.body); throw fail(errors.upstreamInvalidResponse(), 'body too large') }
       const chunks: Buffer[] = []
       let size = 0
       for await (const chunk of res.body) {
         size += (chunk as Buffer).length
-        if (size > MAX_UPSTREAM_BODY_BYTES) { res.body.destroy(); throw fail(errors.upstreamInvalidResponse(), 'body too large') }
+        if (size > MAX_UPSTREAM_BODY_BYTES) { discard(res.body); throw fail(errors.upstreamInvalidResponse(), 'body too large') }
         chunks.push(chunk as Buffer)
       }
       let json: unknown
@@ -149,4 +149,9 @@ function describe (err: unknown): string {
     return `${err.name}${typeof code === 'string' ? ` ${code}` : ''}`
   }
   return 'unknown error'
+}
+
+// Drop an unread body without an unhandled 'error' event; the socket is not reused for it.
+function discard (body: { dump: () => Promise<void> }): void {
+  body.dump().catch(() => {})
 }
