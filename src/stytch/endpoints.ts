@@ -36,6 +36,8 @@ export type ConfigField = keyof typeof CONFIG_FIELDS
 export interface Endpoint {
   /** path under the prefix, and Stytch's path without /v1 */
   path: string
+  /** Stytch's path when it differs from `/v1${path}` */
+  upstream?: string
   vertical: Vertical
   body: z.ZodObject
   /**
@@ -170,6 +172,8 @@ export const ENDPOINTS: readonly Endpoint[] = [
     credential: 'intermediateSession', fill: SESSION, setsCookies: true, authLimited: true
   }),
   b2b('/totps/authenticate', {
+    // Stytch's own path is singular (stytch-node lib/b2b/totps.ts); the BFF route follows SPEC.
+    upstream: '/v1/b2b/totp/authenticate',
     body: z.strictObject({ ...mfa, code }),
     credential: 'intermediateSession', fill: SESSION, setsCookies: true, authLimited: true
   }),
@@ -233,7 +237,7 @@ export const SESSION_ENDED_ERRORS: ReadonlySet<string> = new Set([
 
 /** Stytch's own path for a row. */
 export function stytchPath (endpoint: Endpoint): string {
-  return `/v1${endpoint.path}`
+  return endpoint.upstream ?? `/v1${endpoint.path}`
 }
 
 /** Stytch's session paths for a vertical. */
