@@ -5,6 +5,7 @@ import type { ZodType } from 'zod'
 import errorHandler from '../plugins/error-handler.js'
 import security from '../plugins/security.js'
 import stytch from '../plugins/stytch.js'
+import demoRoutes, { type DemoOptions } from '../routes/demo.js'
 import healthRoutes from '../routes/health.js'
 import proxyRoutes from '../routes/proxy.js'
 import sessionRoutes from '../routes/session.js'
@@ -19,6 +20,8 @@ export interface BuildOptions {
   /** pino options or a logger instance; defaults to loggerOptions(config) */
   logger?: FastifyServerOptions['logger']
   loggerInstance?: FastifyServerOptions['loggerInstance']
+  /** the demo page's needs; it is served only in emulator mode, never in production (routes/demo.ts) */
+  demo?: DemoOptions
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -56,6 +59,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     await auth.register(proxyRoutes)
     await auth.register(sessionRoutes)
   }, { prefix: config.prefix })
+  if (opts.demo) await app.register(demoRoutes, { config, ...opts.demo })
 
   return app
 }

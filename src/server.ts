@@ -1,5 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
+import { withDemoResetUrl } from '../routes/demo.js'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 
@@ -11,7 +12,8 @@ async function startEmulator (config: Config): Promise<{ config: Config; emulato
   const emulator = await buildEmulator({ demoPassword: config.emulatorDemoPassword })
   const url = await emulator.listen({ host: '127.0.0.1', port: config.emulatorPort })
   const { projectId, secret } = emulator.emulator
-  return { config: { ...config, projectId, secret, apiUrl: url }, emulator }
+  // reset links lead back to the demo's reset page unless RESET_PASSWORD_REDIRECT_URL is set
+  return { config: withDemoResetUrl({ ...config, projectId, secret, apiUrl: url }), emulator }
 }
 
 async function main (): Promise<void> {
@@ -29,7 +31,8 @@ async function main (): Promise<void> {
   let emulator: FastifyInstance | undefined
   if (config.emulator) ({ config, emulator } = await startEmulator(config))
 
-  const app = await buildApp(config)
+  const outbox = emulator?.emulator.outbox // the demo page shows what the emulator "sent"
+  const app = await buildApp(config, outbox ? { demo: { outbox: () => outbox } } : {})
   closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an error')
     else app.log.info({ signal }, 'closing')
