@@ -10,7 +10,7 @@ import { b2bPasswordRoutes } from './routes/b2b-passwords.js'
 import { b2bSessionRoutes } from './routes/b2b-sessions.js'
 import { consumerRoutes } from './routes/consumer.js'
 import { jwksRoutes } from './routes/jwks.js'
-import { Store, type Clock } from './store.js'
+import { keepLast, LIMITS, Store, type Clock } from './store.js'
 
 export const DEFAULT_PROJECT_ID = 'project-test-11111111-1111-4111-8111-111111111111'
 export const DEFAULT_SECRET = 'emulator-secret-local-only'
@@ -91,6 +91,8 @@ export async function buildEmulator(opts: EmulatorOptions = {}): Promise<Fastify
   ctx.store.seed(ctx.demoPassword)
 
   const requests: RecordedRequest[] = []
+  // count() must stay exact when the log drops old entries: keep a total per path too.
+  const perPath = new Map<string, number>()
   const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1024 * 1024 })
   app.decorate('emulator', {
     projectId: ctx.projectId,
@@ -98,7 +100,11 @@ export async function buildEmulator(opts: EmulatorOptions = {}): Promise<Fastify
     demoPassword: ctx.demoPassword,
     clock,
     requests,
-    count: (prefix?: string) => (prefix === undefined ? requests.length : requests.filter((r) => r.path.startsWith(prefix)).length),
+    count: (prefix = '') => {
+      let n = 0
+      for (const [path, c] of perPath) if (path.startsWith(prefix)) n += c
+      return n
+    },
     outbox: ctx.outbox,
     rotateKeys: () => keys.rotate(),
     store: ctx.store,
@@ -125,14 +131,17 @@ export async function buildEmulator(opts: EmulatorOptions = {}): Promise<Fastify
         response = payload
       }
     }
+    const path = request.url.split('?')[0] ?? request.url
+    perPath.set(path, (perPath.get(path) ?? 0) + 1)
     requests.push({
       method: request.method,
-      path: request.url.split('?')[0] ?? request.url,
+      path,
       headers: { ...request.headers },
       body: request.body,
       status: reply.statusCode,
       response,
     })
+    keepLast(requests, LIMITS.log)
     return payload
   })
 

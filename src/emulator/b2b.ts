@@ -11,7 +11,7 @@ import {
   sessionJwt,
   touchSession,
 } from './sessions.js'
-import type { Factor, IntermediateSession, Member, Organization, Session } from './store.js'
+import { keepLast, LIMITS, type Factor, type IntermediateSession, type Member, type Organization, type Session } from './store.js'
 
 const MFA_FACTOR_TYPES = new Set(['otp', 'totp', 'recovery_codes'])
 const OTP_LIFETIME_MS = 10 * 60_000
@@ -53,6 +53,7 @@ export function sendSmsOtp(ctx: EmulatorContext, member: Member): void {
     organization_id: member.organization_id,
     created_at: iso(ctx.clock.now()),
   })
+  keepLast(ctx.outbox, LIMITS.log)
 }
 
 export interface B2BCompletion {

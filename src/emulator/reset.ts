@@ -3,7 +3,7 @@ import type { EmulatorContext, OutboxMessage } from './context.js'
 import { fail } from './errors.js'
 import { iso } from './render.js'
 import { opaqueToken } from './keys.js'
-import type { ResetToken } from './store.js'
+import { keepLast, LIMITS, type ResetToken } from './store.js'
 
 const DEFAULT_REDIRECT_URL = 'http://localhost:3000/reset-password'
 
@@ -28,7 +28,7 @@ export interface ResetStart {
 export function startReset(ctx: EmulatorContext, input: ResetStart): ResetToken {
   const { redirect_url, minutes, ...rest } = input
   const reset: ResetToken = { ...rest, token: opaqueToken(), expires_at: ctx.clock.now() + minutes * 60_000, used: false }
-  ctx.store.resetTokens.set(reset.token, reset)
+  ctx.store.addResetToken(reset)
   const base = redirect_url ?? DEFAULT_REDIRECT_URL
   const query = new URLSearchParams({ stytch_token_type: TOKEN_TYPE[input.vertical], token: reset.token })
   const message: OutboxMessage = {
@@ -40,6 +40,7 @@ export function startReset(ctx: EmulatorContext, input: ResetStart): ResetToken 
     created_at: iso(ctx.clock.now()),
   }
   ctx.outbox.push(message)
+  keepLast(ctx.outbox, LIMITS.log)
   return reset
 }
 

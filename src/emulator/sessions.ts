@@ -58,8 +58,7 @@ export function createSession(ctx: EmulatorContext, input: NewSession): Session 
     custom_claims: applyClaims({}, input.body),
     roles: input.roles,
   }
-  ctx.store.sessions.set(session.session_id, session)
-  ctx.store.sessionIdsByToken.set(session.token, session.session_id)
+  ctx.store.addSession(session)
   return session
 }
 
@@ -160,7 +159,7 @@ export async function sessionJwt(ctx: EmulatorContext, session: Session, organiz
 
 export function createIntermediateSession(ctx: EmulatorContext, input: Omit<IntermediateSession, 'token' | 'expires_at'>): IntermediateSession {
   const ist: IntermediateSession = { ...input, token: opaqueToken(), expires_at: ctx.clock.now() + IST_LIFETIME_MS }
-  ctx.store.intermediateSessions.set(ist.token, ist)
+  ctx.store.addIntermediateSession(ist)
   return ist
 }
 

@@ -101,6 +101,26 @@ export interface OtpCode {
   expires_at: number
 }
 
+/**
+ * What the emulator remembers at most, oldest forgotten first, so that a long benchmark against it
+ * does not grow its memory without end. Far above what any test uses.
+ */
+export const LIMITS = { sessions: 100_000, intermediateSessions: 100_000, resetTokens: 100_000, log: 10_000 }
+
+/** Drops the oldest entries of an insertion-ordered map beyond `max`. */
+export function forgetOldest<K, V>(map: Map<K, V>, max: number, onForget?: (value: V) => void): void {
+  for (const [key, value] of map) {
+    if (map.size <= max) return
+    map.delete(key)
+    onForget?.(value)
+  }
+}
+
+/** Drops the oldest items of a log beyond `max`. */
+export function keepLast<T>(log: T[], max: number): void {
+  if (log.length > max) log.splice(0, log.length - max)
+}
+
 export const DEMO_EMAIL = 'demo@example.com'
 export const DEMO_PHONE = '+15005550006'
 
@@ -118,6 +138,22 @@ export class Store {
   readonly memberPasswords = new Map<string, string>()
 
   constructor(readonly clock: Clock) {}
+
+  addSession(session: Session): void {
+    this.sessions.set(session.session_id, session)
+    this.sessionIdsByToken.set(session.token, session.session_id)
+    forgetOldest(this.sessions, LIMITS.sessions, (old) => this.sessionIdsByToken.delete(old.token))
+  }
+
+  addIntermediateSession(ist: IntermediateSession): void {
+    this.intermediateSessions.set(ist.token, ist)
+    forgetOldest(this.intermediateSessions, LIMITS.intermediateSessions)
+  }
+
+  addResetToken(reset: ResetToken): void {
+    this.resetTokens.set(reset.token, reset)
+    forgetOldest(this.resetTokens, LIMITS.resetTokens)
+  }
 
   seed(demoPassword: string): void {
     const demo = this.createOrganization({ organization_name: 'Demo Org', organization_slug: 'demo-org' })

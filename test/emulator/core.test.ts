@@ -1,5 +1,6 @@
 import t from 'tap'
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose'
+import { LIMITS } from '../../src/emulator/store.js'
 import { b2bLogin, basicAuth, consumerLogin, DEMO_EMAIL, harness, T0 } from './fixtures/harness.js'
 
 t.test('Basic auth', async (t) => {
@@ -43,6 +44,13 @@ t.test('errors: malformed JSON, unknown fields, bad duration, unknown route', as
     t.equal(res.status, 400)
     t.equal(res.body.error_type, minutes === 1.5 ? 'bad_request' : 'invalid_session_duration_minutes')
   }
+  for (const payload of ['[1,2]', '"text"', '']) {
+    const res = await h.post('/v1/b2b/passwords/strength_check', payload)
+    t.equal(res.status, 400, `body ${JSON.stringify(payload)}`)
+    t.equal(res.body.error_type, 'bad_request')
+  }
+  const wrongType = await h.post('/v1/passwords/authenticate', { email: 42, password: h.password })
+  t.equal(wrongType.body.error_type, 'bad_request')
   const route = await h.post('/v1/nope', {})
   t.equal(route.status, 404)
   t.equal(route.body.error_type, 'route_not_found')
@@ -276,4 +284,22 @@ t.test('requests log and count', async (t) => {
     response: { status_code: 200, member_authenticated: true },
   })
   t.match(requests[2], { method: 'GET', status: 200, response: { keys: Array } })
+})
+
+t.test('memory is bounded: old log entries and sessions are forgotten, count() stays exact', async (t) => {
+  const saved = { ...LIMITS }
+  t.teardown(() => Object.assign(LIMITS, saved))
+  Object.assign(LIMITS, { log: 3, sessions: 2 })
+  const h = await harness(t)
+  const first = await b2bLogin(h)
+  await b2bLogin(h)
+  await b2bLogin(h)
+  for (let i = 0; i < 3; i++) await h.post('/v1/passwords/strength_check', { password: 'x' })
+  t.equal(h.app.emulator.requests.length, 3)
+  t.equal(h.app.emulator.count(), 6)
+  t.equal(h.app.emulator.count('/v1/b2b/'), 3)
+  t.equal(h.app.emulator.store.sessions.size, 2)
+  t.equal((await h.post('/v1/b2b/sessions/authenticate', { session_token: first.session_token })).status, 404)
+  for (let i = 0; i < 5; i++) await h.post('/v1/passwords/email/reset/start', { email: DEMO_EMAIL })
+  t.equal(h.app.emulator.outbox.length, 3)
 })

@@ -32,7 +32,7 @@ function checkPassword(ctx: EmulatorContext, email: string, password: string): v
   if (ctx.store.memberPasswords.get(normalizeEmail(email)) !== password) errors.unauthorized()
 }
 
-/** Sets the cross-organization password of an email and revokes the member's sessions (all, or all but one). */
+/** Sets the cross-organization password of the member's email, after the strength check. */
 function setPassword(ctx: EmulatorContext, member: Member, password: string): void {
   assertStrong(password, member.email_address)
   ctx.store.setMemberPassword(member.email_address, password)
