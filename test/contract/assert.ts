@@ -1,10 +1,11 @@
 import type { FastifyInstance } from 'fastify'
+import type { Test } from 'tap'
 import { validateRequest, validateResponse } from './openapi.js'
 
 // Every request the BFF sent to the emulator, and every answer the emulator gave, checked against
 // Stytch's OpenAPI subset (requests with unknown fields forbidden; MFA endpoints against their
 // SDK field lists). Returns the number of requests checked.
-export function assertUpstreamContract (t: Tap.Test, emulator: FastifyInstance): number {
+export function assertUpstreamContract (t: Test, emulator: FastifyInstance): number {
   let checked = 0
   for (const r of emulator.emulator.requests) {
     const path = r.path.split('?', 1)[0] ?? r.path

@@ -274,3 +274,20 @@ t.test('MFA: SMS OTP, TOTP, recovery codes finish a password login', async (t) =
   const wrongMember = await h.post('/v1/b2b/otps/sms/authenticate', { organization_id: 'mfa-org', member_id: 'member-test-nope', code: '123456', intermediate_session_token: ist2 })
   t.equal(wrongMember.body.error_type, 'member_not_found')
 })
+
+t.test('MFA as a step-up on an existing session: phone enrolled at send, session extended', async (t) => {
+  const h = await harness(t)
+  const login = await b2bLogin(h)
+  const base = { organization_id: 'demo-org', member_id: login.member_id }
+  t.equal((await h.post('/v1/b2b/otps/sms/send', base)).body.error_type, 'no_mfa_phone_number')
+  const send = await h.post('/v1/b2b/otps/sms/send', { ...base, mfa_phone_number: '+15005550001', session_token: login.session_token })
+  t.equal(send.body.member.mfa_phone_number, '+15005550001')
+  const code = h.app.emulator.outbox.at(-1)!.code!
+  const both = await h.post('/v1/b2b/otps/sms/authenticate', { ...base, code, session_token: login.session_token, intermediate_session_token: 'x' })
+  t.equal(both.body.error_type, 'too_many_session_arguments')
+  const ok = await h.post('/v1/b2b/otps/sms/authenticate', { ...base, code, session_token: login.session_token, session_duration_minutes: 240 })
+  t.equal(ok.status, 200)
+  t.equal(ok.body.member_session.member_session_id, login.member_session.member_session_id)
+  t.equal(Date.parse(ok.body.member_session.expires_at) - T0, 240 * 60_000)
+  t.match(ok.body.member_session.authentication_factors, [{ type: 'password' }, { type: 'otp', phone_number_factor: { phone_number: '+15005550001' } }])
+})
