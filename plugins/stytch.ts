@@ -2,15 +2,19 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../src/config.js'
 import { CookieJar } from '../src/session/cookie-jar.js'
+import { JwtVerifier } from '../src/session/jwt-verifier.js'
 import { StytchClient, type UpstreamObservation } from '../src/stytch/client.js'
+import { sessionPaths } from '../src/stytch/endpoints.js'
 
-// The upstream client and the cookie jar, one of each per app, shared by every route.
+// The upstream client, the cookie jar and the JWT verifier, one of each per app, shared by every route.
 
 declare module 'fastify' {
   interface FastifyInstance {
     config: Config
     stytch: StytchClient
     cookieJar: CookieJar
+    /** local session JWT verification with the cached JWKS (GET /verify; readiness) */
+    jwtVerifier: JwtVerifier
     /** listeners for every upstream call (metrics); logging of failures is built in */
     upstreamObservers: Array<(o: UpstreamObservation) => void>
   }
@@ -32,5 +36,14 @@ export default fp(async function stytch (app: FastifyInstance, { config }: { con
   app.decorate('stytch', client)
   app.decorate('upstreamObservers', observers)
   app.decorate('cookieJar', new CookieJar(config.cookie, (msg, detail) => app.log.error(detail, msg)))
+  const jwksPath = sessionPaths(config.vertical).jwks(config.projectId)
+  app.decorate('jwtVerifier', new JwtVerifier({
+    projectId: config.projectId,
+    apiUrl: config.apiUrl,
+    vertical: config.vertical,
+    maxAgeSeconds: config.jwtMaxAgeSeconds,
+    fetchJwks: () => client.get(jwksPath),
+    onJwksError: (reason) => app.log.warn({ reason }, 'JWKS unusable; verifying sessions upstream')
+  }))
   app.addHook('onClose', async () => { await client.close() })
 }, { name: 'stytch', fastify: '5.x' })

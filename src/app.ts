@@ -9,6 +9,7 @@ import demoRoutes, { type DemoOptions } from '../routes/demo.js'
 import healthRoutes from '../routes/health.js'
 import proxyRoutes from '../routes/proxy.js'
 import sessionRoutes from '../routes/session.js'
+import verifyRoutes from '../routes/verify.js'
 import type { Config } from './config.js'
 import { errors } from './errors.js'
 import { loggerOptions } from './logger.js'
@@ -58,6 +59,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(async (auth) => {
     await auth.register(proxyRoutes)
     await auth.register(sessionRoutes)
+    await auth.register(verifyRoutes)
   }, { prefix: config.prefix })
   if (opts.demo) await app.register(demoRoutes, { config, ...opts.demo })
 

@@ -2,7 +2,7 @@ import type { Config } from '../config.js'
 import { BffError, errors } from '../errors.js'
 import type { StytchBody, StytchClient } from '../stytch/client.js'
 import { sessionPaths } from '../stytch/endpoints.js'
-import type { CookieValues } from './cookie-jar.js'
+import { cookieChangesFrom, type CookieChanges, type CookieValues } from './cookie-jar.js'
 
 // Authenticating the cookie session upstream (sessions/authenticate), shared by GET /session and
 // the refresh path of /verify. Concurrent calls for one session in this process share one
@@ -36,4 +36,13 @@ export function createSessionAuthenticator (config: Config, stytch: StytchClient
     }
     return pending
   }
+}
+
+/**
+ * The cookies a sessions/authenticate answer refreshes: the JWT always; the session cookie only
+ * when sliding, re-issued with the Max-Age of the extended expires_at. The IST is left alone.
+ */
+export function refreshedCookies (body: StytchBody, sliding: boolean, nowMs: number, fallbackSeconds: number): CookieChanges {
+  const { jwt, session } = cookieChangesFrom(body, nowMs, fallbackSeconds)
+  return { ...(jwt ? { jwt } : {}), ...(sliding && session ? { session } : {}) }
 }
