@@ -63,7 +63,8 @@ if [ "${#need[@]}" -gt 0 ]; then
   command -v apt-get >/dev/null || skip "needs ${need[*]}, and there is no apt-get"
   info "installing ${need[*]} from Debian"
   t=$(date +%s)
-  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null; }; then
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"; } >"${TMPDIR:-/tmp}/container-test-apt.log" 2>&1; then
+    tail -n 20 "${TMPDIR:-/tmp}/container-test-apt.log"
     fail "apt-get install ${need[*]}"
     finish
   fi
