@@ -29,7 +29,7 @@ IMAGE=localhost/stytch-bff:ci
 BASE=${BASE_IMAGE_TAG:-localhost/node:22-local}
 NAME=stytch-bff-ci-$$
 STOP_TIMEOUT=10
-HEALTH_WAIT=30
+HEALTH_WAIT=60
 
 passed=0
 failed=0
@@ -167,7 +167,10 @@ fi
 
 # --- run ------------------------------------------------------------------------
 PORT=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+# Run hardened as the README recommends: read-only root file system, no
+# capabilities, no privilege escalation (the service writes nothing to disk).
 if ! podman run -d --name "$NAME" "${ULIMITS[@]}" \
+     --read-only --cap-drop=ALL --security-opt no-new-privileges \
      -p "127.0.0.1:$PORT:3000" \
      -e NODE_ENV=production \
      -e STYTCH_PROJECT_ID=project-test-00000000-0000-4000-8000-000000000000 \
@@ -188,7 +191,7 @@ for _ in $(seq 1 $((HEALTH_WAIT * 5))); do
 done
 if [ "$code" = 200 ]; then
   ready_s=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-  pass "GET /healthz through 127.0.0.1:$PORT answers 200 (${ready_s} s after start): $(head -c 200 "$WORK/healthz.body")"
+  pass "GET /healthz through 127.0.0.1:$PORT answers 200 (${ready_s} s after start, read-only, no capabilities): $(head -c 200 "$WORK/healthz.body")"
 else
   fail "GET /healthz through 127.0.0.1:$PORT answers 200 (last status $code, running: $(podman inspect --format '{{.State.Running}}' "$NAME" 2>&1))"
   podman logs "$NAME" 2>&1 | tail -n 30
