@@ -27,6 +27,11 @@ export async function buildTestApp (t: TestContext, env: Record<string, string> 
     STYTCH_SECRET: emulator.emulator.secret,
     STYTCH_API_URL: url,
     LOG_LEVEL: 'info',
+    // Tests of other concerns log in many times from one address: generous budgets unless a
+    // test sets its own (test/plugins/rate-limit.test.ts does).
+    RATE_LIMIT_GLOBAL_PER_MINUTE: '100000',
+    RATE_LIMIT_AUTH_PER_MINUTE: '100000',
+    RATE_LIMIT_IDENTIFIER_PER_HOUR: '100000',
     ...env
   })
   const logs: string[] = []
