@@ -6,6 +6,10 @@ import errorHandler from '../plugins/error-handler.js'
 import security from '../plugins/security.js'
 import stytch from '../plugins/stytch.js'
 import demoRoutes, { type DemoOptions } from '../routes/demo.js'
+import lifecycle from '../plugins/lifecycle.js'
+import observability from '../plugins/observability.js'
+import rateLimits from '../plugins/rate-limit.js'
+import swagger from '../plugins/swagger.js'
 import healthRoutes from '../routes/health.js'
 import proxyRoutes from '../routes/proxy.js'
 import sessionRoutes from '../routes/session.js'
@@ -39,12 +43,15 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
-    return503OnClosing: true,
-    // slow clients cannot hold sockets
-    connectionTimeout: 30_000,
+    // while draining, plugins/lifecycle.ts answers 503 shutting_down in the SPEC envelope
+    return503OnClosing: false,
+    // slow clients cannot hold sockets; an idle socket outlives the longest upstream call
+    connectionTimeout: Math.max(30_000, config.upstreamTimeoutMs + 5_000),
     requestTimeout: 30_000,
     keepAliveTimeout: 10_000
   }
+  // how often Node enforces headersTimeout/requestTimeout (default every 30 s)
+  Object.assign(options, { http: { connectionsCheckingInterval: 1_000 } })
   const app = Fastify(options).withTypeProvider<ZodTypeProvider>()
   app.server.headersTimeout = 15_000
 
@@ -52,8 +59,12 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   app.setSerializerCompiler(serializerCompiler)
 
   await app.register(errorHandler)
+  await app.register(observability)
   await app.register(security, { config })
+  await app.register(lifecycle)
+  await app.register(rateLimits, { config })
   await app.register(stytch, { config })
+  await app.register(swagger, { config })
 
   await app.register(healthRoutes)
   await app.register(async (auth) => {

@@ -1,27 +1,82 @@
 import type { FastifyServerOptions } from 'fastify'
+import { stdSerializers } from 'pino'
 import type { Config } from './config.js'
 
 // pino options: JSON logs, request lines without query strings, and redaction of anything that
-// could carry a password, token, cookie or the Stytch secret.
+// could carry a password, token, cookie or the Stytch secret, in three layers:
+//   1. keys: any key that names a secret (password, *token*, cookie, authorization, secret, jwt,
+//      verifier, codes) is replaced at any depth of a logged object, errors included;
+//   2. pino's own redact paths for the request/response headers (defence in depth);
+//   3. the final line: the Stytch secret, its Basic credentials and anything shaped like a JWT
+//      are replaced wherever they appear, messages and error stacks included.
+// Request and response bodies are never logged.
+
+export const CENSOR = '[REDACTED]'
+
+/** keys whose value is never written, at any depth */
+export const SENSITIVE_KEY = /pass(word|wd)?|token|secret|cookie|authori[sz]ation|jwt|verifier|challenge|recovery_code|^code$|^otp|^totp/i
 
 export const REDACT_PATHS = [
   'req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]',
-  'password', 'new_password', 'existing_password', 'session_token', 'session_jwt', 'intermediate_session_token',
-  '*.password', '*.new_password', '*.existing_password', '*.session_token', '*.session_jwt', '*.intermediate_session_token',
-  '*.cookie', '*.authorization', '*.secret', 'secret'
+  'password', 'new_password', 'existing_password', 'session_token', 'session_jwt', 'intermediate_session_token'
 ]
 
-export function loggerOptions (config: Config): FastifyServerOptions['logger'] {
+const JWT = /eyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g
+const MAX_DEPTH = 8
+
+export function loggerOptions (config: Config): NonNullable<Exclude<FastifyServerOptions['logger'], boolean>> {
+  const scrubLine = lineScrubber(config)
   return {
     level: config.logLevel,
-    redact: { paths: REDACT_PATHS, censor: '[REDACTED]' },
+    redact: { paths: REDACT_PATHS, censor: CENSOR },
+    formatters: { log: (object) => scrub(object, 0) as Record<string, unknown> },
+    hooks: { streamWrite: scrubLine },
     serializers: {
       req: (req: { method: string; url: string; id: string; ip?: string }) => ({
         method: req.method,
-        url: req.url.split('?', 1)[0],
+        url: pathOnly(req.url),
         id: req.id,
         ip: req.ip
-      })
+      }),
+      err: (err: Error) => scrub(stdSerializers.err(err), 0) as ReturnType<typeof stdSerializers.err>
     }
+  }
+}
+
+/** The path of a URL without its query string or fragment. */
+export function pathOnly (url: string | undefined): string {
+  if (url === undefined) return ''
+  const end = url.search(/[?#]/)
+  return end === -1 ? url : url.slice(0, end)
+}
+
+/** A copy of plain objects and arrays with every sensitive key censored; other values as they are. */
+export function scrub (value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object') return value
+  if (Array.isArray(value)) return depth >= MAX_DEPTH ? '[…]' : value.map((v) => scrub(v, depth + 1))
+  const proto = Object.getPrototypeOf(value)
+  // Class instances (the request, the reply) are left to their serializers.
+  if (proto !== Object.prototype && proto !== null) return value
+  if (depth >= MAX_DEPTH) return '[…]'
+  const copy: Record<string, unknown> = {}
+  for (const [key, v] of Object.entries(value)) {
+    copy[key] = SENSITIVE_KEY.test(key) && v !== undefined && v !== null ? CENSOR : scrub(v, depth + 1)
+  }
+  return copy
+}
+
+/** Last line of defence on the serialized line: the secret, the Basic credentials, any JWT. */
+export function lineScrubber (config: Pick<Config, 'projectId' | 'secret'>): (line: string) => string {
+  const needles: string[] = []
+  if (config.secret.length >= 4) {
+    needles.push(config.secret, JSON.stringify(config.secret).slice(1, -1))
+    needles.push(Buffer.from(`${config.projectId}:${config.secret}`).toString('base64'))
+  }
+  const unique = [...new Set(needles)]
+  return (line) => {
+    for (const needle of unique) {
+      if (line.includes(needle)) line = line.replaceAll(needle, CENSOR)
+    }
+    return line.includes('eyJ') ? line.replace(JWT, CENSOR) : line
   }
 }

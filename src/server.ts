@@ -33,11 +33,25 @@ async function main (): Promise<void> {
 
   const outbox = emulator?.emulator.outbox // the demo page shows what the emulator "sent"
   const app = await buildApp(config, outbox ? { demo: { outbox: () => outbox } } : {})
-  closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+  // SIGTERM/SIGINT: drain (/readyz 503, new requests 503 shutting_down, Connection: close on every
+  // answer), stop accepting, let in-flight requests finish, close idle keep-alive sockets, exit 0.
+  // Whatever is still open shortly before SHUTDOWN_TIMEOUT_MS is cut so the exit stays clean;
+  // close-with-grace exits 1 if even that does not finish in time.
+  const timeoutMs = config.shutdownTimeoutMs
+  closeWithGrace({ delay: timeoutMs, logger: { error: (msg: unknown) => app.log.error({ detail: String(msg) }, 'shutdown') } }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'closing after an error')
-    else app.log.info({ signal }, 'closing')
+    else app.log.info({ signal, timeoutMs }, 'draining')
+    app.lifecycle.drain()
+    app.server.closeIdleConnections()
+    const cut = setTimeout(() => {
+      app.log.warn('shutdown: closing connections still open')
+      app.server.closeAllConnections()
+    }, Math.max(0, timeoutMs - Math.min(1_000, timeoutMs / 5)))
+    cut.unref()
     await app.close()
+    clearTimeout(cut)
     await emulator?.close()
+    app.log.info('closed')
   })
 
   const address = await app.listen({ host: config.host, port: config.port })

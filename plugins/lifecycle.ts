@@ -1,0 +1,42 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import { errors } from '../src/errors.js'
+
+// Draining (SPEC section 5, graceful shutdown). Once draining — server.ts calls drain() on
+// SIGTERM/SIGINT, and any app.close() drains too — /readyz answers 503, every new request gets
+// 503 shutting_down, and every answer carries `Connection: close`, so keep-alive sockets close
+// as soon as their in-flight request is done instead of holding the exit for keepAliveTimeout.
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    lifecycle: { readonly draining: boolean; drain: () => void }
+  }
+  interface FastifyContextConfig {
+    /** still served while draining (liveness, readiness, metrics) */
+    servedWhileDraining?: boolean
+  }
+}
+
+export default fp(async function lifecycle (app: FastifyInstance) {
+  let draining = false
+  app.decorate('lifecycle', {
+    get draining () { return draining },
+    drain: () => { draining = true }
+  })
+  app.addHook('preClose', async () => { draining = true })
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!draining) return
+    reply.header('connection', 'close')
+    if (!request.routeOptions.config?.servedWhileDraining) throw errors.shuttingDown()
+  })
+
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining) reply.header('connection', 'close')
+  })
+
+  // A socket whose last request just finished is idle now: close it rather than wait.
+  app.addHook('onResponse', async () => {
+    if (draining) setImmediate(() => app.server.closeIdleConnections())
+  })
+}, { name: 'lifecycle', fastify: '5.x' })
