@@ -34,7 +34,11 @@ const settings = {
   /** a phase with more foreign CPU than this (in cores) is measured again, at most maxRetries times per run */
   noisyCores: int('BENCH_NOISY_CORES', 0.25, 0),
   maxRetries: int('BENCH_MAX_RETRIES', 4, 0),
-  build: env.BENCH_SKIP_BUILD !== '1'
+  build: env.BENCH_SKIP_BUILD !== '1',
+  /** comma-separated substrings: only phases whose name contains one of them (debugging) */
+  phases: (env.BENCH_PHASES ?? '').split(',').map((p) => p.trim()).filter(Boolean),
+  /** extra node arguments for the service, e.g. "--cpu-prof --cpu-prof-dir=bench/results/prof" */
+  serviceArgs: (env.BENCH_SERVICE_ARGS ?? '').split(' ').filter(Boolean)
 }
 
 const SERVICE_CORE = 1
@@ -327,7 +331,7 @@ async function main (): Promise<void> {
     BENCH_ELD_FILE: join(work, 'eld.jsonl')
   })
   const serviceOrigin = `http://127.0.0.1:${port}`
-  const service = start(process.execPath, ['--import', pathToFileURL(join(root, 'bench', 'eld-probe.mjs')).href, serverJs], { cwd: root, core: SERVICE_CORE, env: serviceEnv })
+  const service = start(process.execPath, [...settings.serviceArgs, '--import', pathToFileURL(join(root, 'bench', 'eld-probe.mjs')).href, serverJs], { cwd: root, core: SERVICE_CORE, env: serviceEnv })
   scanner = new LogScanner(service.child, [PASSWORD, fx.secret, String(fx.loginBody.session_token), 'eyJhbGciOiJSUzI1NiIs'])
   await waitHealthy(serviceOrigin, service)
   log(`service up at ${serviceOrigin} (pid ${service.pid}), fake upstream ${backend.origin}, direct ${direct.origin}`)
@@ -359,8 +363,9 @@ async function main (): Promise<void> {
   ]
 
   const records: PhaseRecord[] = []
+  const selected = settings.phases.length === 0 ? phases : phases.filter((p) => settings.phases.some((s) => p.name.includes(s)))
   for (let rep = 1; rep <= settings.repeat; rep++) {
-    for (const phase of phases) records.push(await measure(phase, rep, ctx))
+    for (const phase of selected) records.push(await measure(phase, rep, ctx))
   }
 
   // Sustained: a browser-like mix at the fixed rate; verify and session use the cookies of the
