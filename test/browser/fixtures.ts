@@ -1,12 +1,14 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { createServer } from 'node:net'
+import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { withDemoResetUrl } from '../../routes/demo.js'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
+import { loggerOptions } from '../../src/logger.js'
 import { buildEmulator } from '../../src/emulator/app.js'
 
 // Real-browser tests: Debian's chromium driven by playwright-core (never a downloaded browser),
@@ -52,6 +54,8 @@ export interface Demo {
   app: FastifyInstance
   emulator: FastifyInstance
   config: Config
+  /** the status of every request the BFF finished for this method and path (from its logs) */
+  answered: (method: string, path: string) => number[]
 }
 
 /** A port free right now (the BFF needs its own origin before it starts: reset links point at it). */
@@ -82,11 +86,13 @@ export async function startDemo (t: Teardown, env: Record<string, string> = {}):
       COOKIE_SECURE: 'true',
       ALLOWED_ORIGINS: 'https://app.example.com',
       RATE_LIMIT_AUTH_PER_MINUTE: '1000',
-      LOG_LEVEL: 'silent',
+      LOG_LEVEL: 'info',
       ...env
     })
     const config = withDemoResetUrl({ ...base, projectId: emulator.emulator.projectId, secret: emulator.emulator.secret, apiUrl })
-    const app = await buildApp(config, { logger: false, demo: { outbox: () => emulator.emulator.outbox } })
+    const logs: Array<{ reqId?: string; req?: { method: string; url: string }; res?: { statusCode: number } }> = []
+    const stream = new Writable({ write (chunk, _enc, cb) { logs.push(JSON.parse(String(chunk))); cb() } })
+    const app = await buildApp(config, { logger: { ...(loggerOptions(config) as object), stream }, demo: { outbox: () => emulator.emulator.outbox } })
     try {
       await app.listen({ host: 'localhost', port })
     } catch (err) {
@@ -95,7 +101,11 @@ export async function startDemo (t: Teardown, env: Record<string, string> = {}):
       throw err
     }
     t.teardown(() => app.close())
-    return { origin: `http://localhost:${port}`, app, emulator, config }
+    const answered = (method: string, path: string) => {
+      const ids = new Set(logs.filter((l) => l.req?.method === method && l.req.url === path).map((l) => l.reqId))
+      return logs.filter((l) => ids.has(l.reqId) && l.res !== undefined).map((l) => l.res!.statusCode)
+    }
+    return { origin: `http://localhost:${port}`, app, emulator, config, answered }
   }
 }
 
