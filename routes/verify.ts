@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BffError, errors } from '../src/errors.js'
 import { createSessionAuthenticator, refreshedCookies } from '../src/session/authenticate.js'
 import type { CookieChanges, CookieValues } from '../src/session/cookie-jar.js'
@@ -62,7 +62,7 @@ export default async function verifyRoutes (app: FastifyInstance) {
   }
 
   // Not async: a cached JWT is answered without a promise.
-  app.get('/verify', { config: { skipCsrf: true } }, (request, reply) => {
+  const verify = (request: FastifyRequest, reply: FastifyReply) => {
     let cookies: CookieValues
     try {
       cookies = cookieJar.read(request)
@@ -76,5 +76,15 @@ export default async function verifyRoutes (app: FastifyInstance) {
       if (identity !== undefined) return reply.headers(identity).send()
     }
     return verifyOrRefresh(reply, cookies)
+  }
+
+  app.get('/verify', { config: { skipCsrf: true } }, verify)
+  // Envoy's ext_authz (HTTP) keeps the original method and appends the original path to its
+  // path_prefix: /auth/verify/api/orders. Its check requests carry no body.
+  app.route({
+    method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    url: '/verify/*',
+    config: { skipCsrf: true, emptyBodyAllowed: true },
+    handler: verify
   })
 }

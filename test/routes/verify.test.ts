@@ -263,3 +263,17 @@ t.test('upstream failures during a refresh are 502 / 504 and keep the cookies', 
   t.equal(incomplete.json().error_type, 'upstream_invalid_response')
   t.notOk(logs.some((l) => l.includes('tok-1')), 'the token is never logged')
 })
+
+t.test('Envoy ext_authz style: original method and path appended to /auth/verify, no body', async (t) => {
+  const { app, browser, emulator, session } = await loggedIn(t)
+  const cookie = browser.cookieHeader()!
+  for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const) {
+    const res = await app.inject({ method, url: '/auth/verify/api/orders/7?expand=1', headers: { cookie, 'content-length': '0', origin: 'https://elsewhere.example' } })
+    t.equal(res.statusCode, 200, `${method} /auth/verify/api/orders/7`)
+    t.equal(res.headers['x-stytch-member-id'], session.member_id)
+  }
+  const denied = await app.inject({ method: 'POST', url: '/auth/verify/api/orders', headers: { 'content-length': '0' } })
+  t.equal(denied.statusCode, 401)
+  t.equal(denied.json().error_type, 'session_missing')
+  t.equal(emulator.emulator.count(AUTHENTICATE), 0)
+})
