@@ -159,6 +159,7 @@ function connectRedis (url: string, log: FastifyBaseLogger, metrics: Metrics): S
   client.on('error', (err: Error) => wentDown(describe(err)))
   client.on('close', () => wentDown('connection closed'))
   client.on('ready', () => {
+    shared.coolingUntil = 0
     metrics.rateLimitRedisConnected.set(1)
     if (down) log.info('Redis reachable again: rate limits shared across replicas')
     down = false
