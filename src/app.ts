@@ -16,13 +16,13 @@ import sessionRoutes from '../routes/session.js'
 import verifyRoutes from '../routes/verify.js'
 import type { Config } from './config.js'
 import { errors } from './errors.js'
-import { loggerOptions } from './logger.js'
+import { logDestination, loggerOptions, RequestLog } from './logger.js'
 import { isServerOwned } from './stytch/endpoints.js'
 
 // buildApp(config): plugins first, then routes. Nothing else.
 
 export interface BuildOptions {
-  /** pino options or a logger instance; defaults to loggerOptions(config) */
+  /** pino options or a logger instance; defaults to loggerOptions(config) writing to stdout asynchronously */
   logger?: FastifyServerOptions['logger']
   loggerInstance?: FastifyServerOptions['loggerInstance']
   /** the demo page's needs; it is served only in emulator mode, never in production (routes/demo.ts) */
@@ -33,7 +33,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 export async function buildApp (config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const options: FastifyServerOptions = {
-    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? loggerOptions(config) }),
+    ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? { ...loggerOptions(config), stream: logDestination() } }),
+    logController: new RequestLog(),
     bodyLimit: config.bodyLimitBytes,
     // false | hop count | IPs/CIDRs; Fastify (proxy-addr) takes all three
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
