@@ -1,4 +1,4 @@
-import { Pool, errors as undiciErrors } from 'undici'
+import { type Dispatcher, Pool, errors as undiciErrors } from 'undici'
 import { BffError, errors } from '../errors.js'
 
 // The upstream client: one keep-alive pool to Stytch, HTTP Basic, a hard deadline per call,
@@ -98,16 +98,13 @@ export class StytchClient {
       }
       const declared = Number(res.headers['content-length'])
       if (declared > MAX_UPSTREAM_BODY_BYTES) { discard(res.body); throw fail(errors.upstreamInvalidResponse(), 'body too large') }
-      const chunks: Buffer[] = []
-      let size = 0
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length
-        if (size > MAX_UPSTREAM_BODY_BYTES) { discard(res.body); throw fail(errors.upstreamInvalidResponse(), 'body too large') }
-        chunks.push(chunk as Buffer)
-      }
+      // A declared length is already bounded (undici refuses a body longer than it says): read it in
+      // one go. Without one (chunked), count while reading.
+      const text = declared >= 0 ? await res.body.text() : await readBounded(res.body)
+      if (text === undefined) throw fail(errors.upstreamInvalidResponse(), 'body too large')
       let json: unknown
       try {
-        json = JSON.parse(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'))
+        json = JSON.parse(text)
       } catch {
         throw fail(errors.upstreamInvalidResponse(), 'body is not JSON')
       }
@@ -149,6 +146,18 @@ function describe (err: unknown): string {
     return `${err.name}${typeof code === 'string' ? ` ${code}` : ''}`
   }
   return 'unknown error'
+}
+
+/** The body as text, or undefined (body dropped) once it passes MAX_UPSTREAM_BODY_BYTES. */
+async function readBounded (body: Dispatcher.ResponseData['body']): Promise<string | undefined> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length
+    if (size > MAX_UPSTREAM_BODY_BYTES) { discard(body); return undefined }
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 // Drop an unread body without an unhandled 'error' event; the socket is not reused for it.
