@@ -254,6 +254,9 @@ function renderMessage (m) {
     const p = make('p')
     p.append(a)
     item.append(p)
+    // The PKCE cookie belongs to this origin: a link to another one (127.0.0.1 vs localhost) cannot complete.
+    const target = new URL(m.link).origin
+    if (target !== location.origin) item.append(make('p', `The link leads to ${target}: open the demo there to ask for it, or the reset cannot complete.`, 'muted'))
   }
   return item
 }

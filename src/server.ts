@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
-import { withDemoResetUrl } from '../routes/demo.js'
+import { demoOrigin, withDemoResetUrl } from '../routes/demo.js'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 
@@ -44,8 +44,9 @@ async function main (): Promise<void> {
     app.lifecycle.drain()
     app.server.closeIdleConnections()
     const cut = setTimeout(() => {
-      app.log.warn('shutdown: closing connections still open')
+      app.log.warn('shutdown: closing connections and upstream calls still open')
       app.server.closeAllConnections()
+      app.stytch.destroy().catch(() => {})
     }, Math.max(0, timeoutMs - Math.min(1_000, timeoutMs / 5)))
     cut.unref()
     await app.close()
@@ -61,7 +62,7 @@ async function main (): Promise<void> {
       '',
       'stytch-bff is running against the embedded Stytch emulator (no STYTCH_PROJECT_ID / STYTCH_SECRET set).',
       `  BFF:          ${local}${config.prefix}  (vertical: ${config.vertical})`,
-      `  Demo page:    ${local}/`,
+      `  Demo page:    ${demoOrigin(config) ?? local}/`, // the origin reset links lead back to
       `  Emulator:     ${config.apiUrl}  (project ${config.projectId})`,
       `  Demo login:   demo@example.com / ${config.emulatorDemoPassword}${config.vertical === 'b2b' ? '  (organization: demo-org)' : ''}`,
       `  Try:          curl -i -X POST ${local}${config.prefix}/${config.vertical === 'b2b' ? 'b2b/' : ''}passwords/authenticate -H 'X-CSRF: 1' -H 'Content-Type: application/json' \\`,
