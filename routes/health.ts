@@ -1,6 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { BffError, errors } from '../src/errors.js'
-import { sessionPaths } from '../src/stytch/endpoints.js'
+import { errors } from '../src/errors.js'
 
 // Operations routes, off the prefix: no rate limit, no CSRF (GET, outside the prefix), still
 // served while draining (readiness then says 503).
@@ -9,7 +8,7 @@ import { sessionPaths } from '../src/stytch/endpoints.js'
 //                 Stytch reachable now; 503 while draining
 //   GET /metrics  Prometheus text format
 
-/** how long a real upstream answer counts as "reachable" without probing again */
+/** how long a real upstream answer counts as "reachable" when the JWKS could not be loaded */
 const REACHABLE_FOR_MS = 30_000
 /** a readiness probe never waits longer than this for Stytch */
 const PROBE_WAIT_MS = 2_000
@@ -17,42 +16,35 @@ const PROBE_WAIT_MS = 2_000
 const ops = { rateLimit: false, servedWhileDraining: true } as const
 
 export default async function healthRoutes (app: FastifyInstance) {
-  const { stytch, metrics, lifecycle } = app
-  const jwksPath = sessionPaths(app.config.vertical).jwks(app.config.projectId)
-  let jwksLoaded = false
-  let reachableAt = -Infinity
-  let probe: Promise<boolean> | undefined
+  const { metrics, lifecycle, jwtVerifier } = app
+  let reachableAt = Number.NEGATIVE_INFINITY
 
   // Any answer from Stytch that is not a 5xx or a transport failure proves it reachable.
-  app.upstreamObservers.push(({ endpoint, status }) => {
-    if (!/^\d+$/.test(status) || Number(status) >= 500) return
-    reachableAt = Date.now()
-    if (endpoint === jwksPath && status === '200') jwksLoaded = true
+  app.upstreamObservers.push(({ status }) => {
+    if (/^\d+$/.test(status) && Number(status) < 500) reachableAt = Date.now()
   })
 
-  const upstreamReady = async (): Promise<boolean> => {
-    if (jwksLoaded || Date.now() - reachableAt < REACHABLE_FOR_MS) return true
-    probe ??= stytch.get(jwksPath).then(
-      () => true,
-      (err: unknown) => err instanceof BffError && err.statusCode < 500
-    ).finally(() => { probe = undefined })
+  // The JWKS the verifier needs anyway: loading it is the probe (one fetch in flight, shared).
+  const upstreamCheck = async (): Promise<'jwks_loaded' | 'reachable' | 'unreachable'> => {
+    if (jwtVerifier.loaded) return 'jwks_loaded'
     let timer: NodeJS.Timeout | undefined
-    const waited = new Promise<boolean>((resolve) => { timer = setTimeout(resolve, PROBE_WAIT_MS, false) })
+    const waited = new Promise<false>((resolve) => { timer = setTimeout(resolve, PROBE_WAIT_MS, false) })
     try {
-      return await Promise.race([probe, waited])
+      if (await Promise.race([jwtVerifier.load(), waited])) return 'jwks_loaded'
     } finally {
       clearTimeout(timer)
     }
+    return Date.now() - reachableAt < REACHABLE_FOR_MS ? 'reachable' : 'unreachable'
   }
 
   app.get('/healthz', { config: ops, schema: { tags: ['Operations'], summary: 'Liveness (no upstream call)' } }, async () => ({ status: 'ok' }))
 
   app.get('/readyz', { config: ops, schema: { tags: ['Operations'], summary: 'Readiness: JWKS loaded or Stytch reachable; 503 while draining' } }, async (_request, reply) => {
     if (lifecycle.draining) throw errors.shuttingDown()
-    const upstream = await upstreamReady()
+    const upstream = await upstreamCheck()
     if (lifecycle.draining) throw errors.shuttingDown()
-    const checks = { config: 'ok', upstream: upstream ? (jwksLoaded ? 'jwks_loaded' : 'reachable') : 'unreachable' }
-    return reply.code(upstream ? 200 : 503).send({ status: upstream ? 'ready' : 'not_ready', checks })
+    const ready = upstream !== 'unreachable'
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: { config: 'ok', upstream } })
   })
 
   app.get('/metrics', { config: ops, schema: { tags: ['Operations'], summary: 'Prometheus metrics' } }, async (_request, reply) => {

@@ -66,7 +66,12 @@ export class StytchClient {
   }
 
   close (): Promise<void> {
-    return this.pool.close()
+    return this.pool.destroyed ? Promise.resolve() : this.pool.close()
+  }
+
+  /** Abort every call still in flight (shutdown deadline); a pending or later close() then resolves. */
+  destroy (): Promise<void> {
+    return this.pool.destroy()
   }
 
   private async call (method: 'GET' | 'POST', path: string, payload: string | undefined): Promise<StytchBody> {

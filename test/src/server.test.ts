@@ -17,7 +17,7 @@ const SLOW_UPSTREAM_MS = 1_500
 
 interface Server { child: ChildProcess; port: number; logs: () => Array<Record<string, unknown>>; exited: Promise<{ code: number | null; at: number }> }
 
-async function startServer (t: Test, fake: FakeUpstream): Promise<Server> {
+async function startServer (t: Test, fake: FakeUpstream, env: Record<string, string> = {}): Promise<Server> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: REPO,
     env: {
@@ -28,7 +28,8 @@ async function startServer (t: Test, fake: FakeUpstream): Promise<Server> {
       HOST: '127.0.0.1',
       PORT: '0',
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
-      LOG_LEVEL: 'info'
+      LOG_LEVEL: 'info',
+      ...env
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })
@@ -171,4 +172,39 @@ t.test('SIGTERM with only idle keep-alive connections exits 0 at once', async (t
   t.equal(code, 0, 'exit code 0')
   t.ok(at - signalledAt < CUT_AT_MS, `exited without waiting for keep-alive timeouts (${at - signalledAt} ms)`)
   t.ok(server.logs().some((l) => l.msg === 'closed'), 'logged a clean close')
+})
+
+t.test('SIGTERM while Stytch hangs: the deadline cuts what is left and the exit is still 0 within SHUTDOWN_TIMEOUT_MS', async (t) => {
+  const fake = await startFakeUpstream()
+  t.teardown(() => fake.close())
+  fake.handler = () => { /* never answers */ }
+  const shutdownMs = 3_000
+  const server = await startServer(t, fake, { SHUTDOWN_TIMEOUT_MS: String(shutdownMs), UPSTREAM_TIMEOUT_MS: '30000' })
+  const busy = new Client(`http://127.0.0.1:${server.port}`)
+  t.teardown(() => busy.destroy())
+  const inFlight = busy.request({
+    method: 'POST',
+    path: '/auth/b2b/passwords/strength_check',
+    headers: { 'content-type': 'application/json', 'x-csrf': '1' },
+    body: JSON.stringify({ password: 'a-long-enough-password-123' })
+  }).then((res) => res.statusCode, (err: Error) => err.name)
+  t.ok(await until(() => fake.requests.length === 1, 5_000), 'the request is waiting on Stytch')
+  const signalledAt = Date.now()
+  server.child.kill('SIGTERM')
+  const { code, at } = await server.exited
+  t.equal(code, 0, 'exit code 0', { logs: server.logs() })
+  t.ok(at - signalledAt < shutdownMs, `exited within SHUTDOWN_TIMEOUT_MS (${at - signalledAt} ms)`)
+  t.ok(server.logs().some((l) => String(l.msg).includes('still open')), 'the cut was logged')
+  t.not(await inFlight, 200, 'the hung request was cut, not answered')
+})
+
+t.test('server timeouts: slow clients cannot hold sockets', async (t) => {
+  const { buildApp } = await import('../../src/app.js')
+  const { loadConfig } = await import('../../src/config.js')
+  const app = await buildApp(loadConfig({ LOG_LEVEL: 'silent', UPSTREAM_TIMEOUT_MS: '10000' }))
+  t.teardown(() => app.close())
+  t.equal(app.server.headersTimeout, 15_000, 'headers must arrive within 15 s')
+  t.equal(app.server.requestTimeout, 30_000, 'the whole request within 30 s')
+  t.equal(app.server.keepAliveTimeout, 10_000, 'idle keep-alive sockets close after 10 s')
+  t.ok(app.server.timeout >= 15_000, `an idle socket is closed after ${app.server.timeout} ms, longer than an upstream call`)
 })
