@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { Test } from 'tap'
 import { buildApp } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { buildEmulator } from '../src/emulator/app.js'
@@ -99,7 +100,7 @@ export class Browser {
 }
 
 /** The body of a response must never hold a token. */
-export function assertNoTokens (t: { notMatch: (found: string, wanted: RegExp, msg?: string) => void }, res: LightMyRequestResponse): void {
+export function assertNoTokens (t: Test, res: LightMyRequestResponse): void {
   t.notMatch(res.body, /session_token|session_jwt|intermediate_session_token/, 'no token field in the body')
   t.notMatch(res.body, /eyJ[A-Za-z0-9_-]+\.eyJ/, 'no JWT in the body')
 }
