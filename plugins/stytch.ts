@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../src/config.js'
+import { createSessionAuthenticator, type SessionAuthenticator } from '../src/session/authenticate.js'
 import { CookieJar } from '../src/session/cookie-jar.js'
 import { JwtVerifier } from '../src/session/jwt-verifier.js'
 import { StytchClient, type UpstreamObservation } from '../src/stytch/client.js'
@@ -13,6 +14,8 @@ declare module 'fastify' {
     config: Config
     stytch: StytchClient
     cookieJar: CookieJar
+    /** sessions/authenticate for the cookie session, coalesced per session across GET /session and /verify */
+    authenticateSession: SessionAuthenticator
     /** local session JWT verification with the cached JWKS (GET /verify; readiness) */
     jwtVerifier: JwtVerifier
     /** listeners for every upstream call (metrics); logging of failures is built in */
@@ -36,6 +39,7 @@ export default fp(async function stytch (app: FastifyInstance, { config }: { con
   app.decorate('stytch', client)
   app.decorate('upstreamObservers', observers)
   app.decorate('cookieJar', new CookieJar(config.cookie, (msg, detail) => app.log.error(detail, msg)))
+  app.decorate('authenticateSession', createSessionAuthenticator(config, client))
   const jwksPath = sessionPaths(config.vertical).jwks(config.projectId)
   app.decorate('jwtVerifier', new JwtVerifier({
     projectId: config.projectId,

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { BffError } from '../src/errors.js'
-import { createSessionAuthenticator } from '../src/session/authenticate.js'
-import { COOKIE_KINDS, SESSION_KINDS, cookieChangesFrom, withoutTokens, type CookieValues } from '../src/session/cookie-jar.js'
+import { refreshedCookies } from '../src/session/authenticate.js'
+import { COOKIE_KINDS, SESSION_KINDS, withoutTokens, type CookieValues } from '../src/session/cookie-jar.js'
 import { sessionPaths } from '../src/stytch/endpoints.js'
 
 // GET /session: who am I (authenticated upstream, JWT cookie refreshed).
@@ -10,7 +10,7 @@ import { sessionPaths } from '../src/stytch/endpoints.js'
 
 export default async function sessionRoutes (app: FastifyInstance) {
   const { config, stytch, cookieJar } = app
-  const authenticate = createSessionAuthenticator(config, stytch)
+  const authenticate = app.authenticateSession
   const revokePath = sessionPaths(config.vertical).revoke
   const fallbackSeconds = config.sessionDurationMinutes * 60
 
@@ -23,8 +23,7 @@ export default async function sessionRoutes (app: FastifyInstance) {
       if (err instanceof BffError && err.errorType === 'session_invalid') cookieJar.expire(reply, SESSION_KINDS)
       throw err
     }
-    const { intermediateSession, ...changes } = cookieChangesFrom(answer, Date.now(), fallbackSeconds)
-    cookieJar.apply(reply, changes)
+    cookieJar.apply(reply, refreshedCookies(answer, config.sessionSliding, Date.now(), fallbackSeconds))
     return reply.send(withoutTokens(answer))
   })
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { BffError, errors } from '../src/errors.js'
-import { createSessionAuthenticator, refreshedCookies } from '../src/session/authenticate.js'
+import { refreshedCookies } from '../src/session/authenticate.js'
 import type { CookieChanges, CookieValues } from '../src/session/cookie-jar.js'
 import { identityFromSessionAnswer } from '../src/session/jwt-verifier.js'
 
@@ -22,7 +22,7 @@ export const GATEWAY_COOKIE_HEADERS = { jwt: 'x-set-cookie-jwt', session: 'x-set
 
 export default async function verifyRoutes (app: FastifyInstance) {
   const { config, cookieJar, jwtVerifier } = app
-  const authenticate = createSessionAuthenticator(config, app.stytch)
+  const authenticate = app.authenticateSession
   const b2b = config.vertical === 'b2b'
   const fallbackSeconds = config.sessionDurationMinutes * 60
 
