@@ -38,7 +38,8 @@ export function loggerOptions (config: Config): NonNullable<Exclude<FastifyServe
         id: req.id,
         ip: req.ip
       }),
-      err: (err: Error) => scrub(stdSerializers.err(err), 0) as ReturnType<typeof stdSerializers.err>
+      // spread: pino's serialized error is not a plain object, and its own fields may hold anything
+      err: (err: Error) => scrub({ ...stdSerializers.err(err) }, 0) as ReturnType<typeof stdSerializers.err>
     }
   }
 }
@@ -96,10 +97,15 @@ export class RequestLog extends LogController {
 }
 
 /**
- * stdout without blocking the event loop: lines are written asynchronously, and lines logged while
- * a write is in flight go out together in the next one. pino flushes what is left synchronously
- * when the process exits, crashes included.
+ * stdout without blocking the event loop: lines are buffered and written asynchronously in batches
+ * of at least 4 KiB, and whatever is buffered goes out at least every 250 ms. One write per line
+ * cost a system call and a thread hand-off per request; a batch costs one per ten or so. pino
+ * flushes what is left synchronously when the process exits, crashes included.
  */
-export function logDestination (): ReturnType<typeof destination> {
-  return destination({ dest: 1, sync: false })
+export function logDestination (flushEveryMs = 250): ReturnType<typeof destination> {
+  const stream = destination({ dest: 1, sync: false, minLength: 4096 })
+  const timer = setInterval(() => { try { stream.flush() } catch { /* closed */ } }, flushEveryMs)
+  timer.unref()
+  stream.once('close', () => clearInterval(timer))
+  return stream
 }
