@@ -38,7 +38,9 @@ const settings = {
   /** comma-separated substrings: only phases whose name contains one of them (debugging) */
   phases: (env.BENCH_PHASES ?? '').split(',').map((p) => p.trim()).filter(Boolean),
   /** extra node arguments for the service, e.g. "--cpu-prof --cpu-prof-dir=bench/results/prof" */
-  serviceArgs: (env.BENCH_SERVICE_ARGS ?? '').split(' ').filter(Boolean)
+  serviceArgs: (env.BENCH_SERVICE_ARGS ?? '').split(' ').filter(Boolean),
+  /** the service's LOG_LEVEL; info is the production level the targets are about (others: comparison only) */
+  logLevel: env.BENCH_LOG_LEVEL ?? 'info'
 }
 
 const SERVICE_CORE = 1
@@ -321,7 +323,7 @@ async function main (): Promise<void> {
     STYTCH_VERTICAL: 'b2b',
     HOST: '127.0.0.1',
     PORT: String(port),
-    LOG_LEVEL: 'info',
+    LOG_LEVEL: settings.logLevel,
     COOKIE_SECURE: 'true',
     // a gateway in front: client IPs from X-Forwarded-For; limits high enough that load is not refused
     TRUST_PROXY: '127.0.0.1',
