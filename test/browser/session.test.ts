@@ -1,4 +1,5 @@
 import t from 'tap'
+import { hotp } from '../../src/emulator/store.js'
 import { DEMO, chromiumInstalled, launch, logIn, newContext, screenshot, sessionStatus, scriptCookies, SKIP_MESSAGE, startDemo, view } from './fixtures.js'
 
 // Log in, reload, log out in a real browser; the B2B MFA step and the discovery organization picker.
@@ -83,24 +84,36 @@ if (!chromiumInstalled()) {
     await screenshot(page, 'session-4-mfa-sms')
   })
 
-  t.test('MFA organization: a recovery code works too', async (t) => {
+  t.test('MFA organization: an authenticator app (TOTP) code and a recovery code work too', async (t) => {
     const context = await newContext(t, browser)
     const page = await context.newPage()
     await page.goto(demo.origin)
-    await logIn(page, { org: 'mfa-org' })
-    await view(page, 'mfa')
-    // The member saved these when enrolling; the emulator keeps them in its store.
-    const { store } = demo.emulator.emulator
+    // What the member's authenticator app and saved recovery codes hold: the emulator's store.
+    const { store, clock } = demo.emulator.emulator
     const org = store.organization('mfa-org')
     const member = store.membersByEmail(DEMO.email).find((m) => m.organization_id === org?.organization_id)
+    const totp = member?.totp ? hotp(member.totp.secret, Math.floor(clock.now() / 30_000)) : ''
     const recovery = member?.recovery_codes.find((c) => !c.used)?.code ?? ''
+
+    await logIn(page, { org: 'mfa-org' })
+    await view(page, 'mfa')
+    await page.selectOption('#mfa-method', 'totp')
+    t.match(await page.textContent('#mfa-code-label'), 'authenticator app')
+    await page.fill('#mfa-code', totp)
+    await page.click('#mfa-button')
+    await view(page, 'whoami')
+    t.match(await page.textContent('#whoami'), /MFA Org[\s\S]*totp \(authenticator_app\)/)
+    await page.click('#logout-button')
+
+    await logIn(page, { org: 'mfa-org' })
+    await view(page, 'mfa')
     await page.selectOption('#mfa-method', 'recovery')
     t.match(await page.textContent('#mfa-code-label'), 'Recovery code')
     await page.fill('#mfa-code', recovery)
     await page.click('#mfa-button')
     await view(page, 'whoami')
-    t.match(await page.textContent('#whoami'), /MFA Org[\s\S]*recovery_codes/)
-    await screenshot(page, 'session-5-mfa-recovery')
+    t.match(await page.textContent('#whoami'), /MFA Org[\s\S]*recovery_codes \(recovery_code\)/)
+    await screenshot(page, 'session-5-mfa-totp-recovery')
   })
 
   t.test('discovery: log in without an organization, then pick one', async (t) => {
