@@ -25,12 +25,16 @@ export interface LoadSpec {
   rssPid?: number
   /** expected status per path; anything else counts as an error */
   expectStatus: number
+  /** closed loop only: the generator (default autocannon) */
+  tool?: 'autocannon' | 'wrk'
 }
 
 export interface Latency { p50: number; p90: number; p99: number; p999: number; max: number; mean: number }
 
 export interface LoadResult {
   kind: 'open' | 'closed'
+  /** closed loop: the generator used */
+  tool?: 'autocannon' | 'wrk'
   /** completed requests per second in the measured window */
   rps: number
   requests: number

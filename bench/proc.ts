@@ -21,6 +21,17 @@ export function processCpuUs (pid: number): number | undefined {
   }
 }
 
+/** CPU time of this process's children that have exited and been waited for (cutime + cstime), in µs. */
+export function childrenCpuUs (): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[13]) + Number(fields[14])) * TICK_US
+  } catch {
+    return 0
+  }
+}
+
 /** VmRSS of a process in bytes. */
 export function processRssBytes (pid: number): number | undefined {
   try {

@@ -40,8 +40,12 @@ const settings = {
   /** extra node arguments for the service, e.g. "--cpu-prof --cpu-prof-dir=bench/results/prof" */
   serviceArgs: (env.BENCH_SERVICE_ARGS ?? '').split(' ').filter(Boolean),
   /** the service's LOG_LEVEL; info is the production level the targets are about (others: comparison only) */
-  logLevel: env.BENCH_LOG_LEVEL ?? 'info'
+  logLevel: env.BENCH_LOG_LEVEL ?? 'info',
+  /** closed-loop generator: autocannon (default, installed by npm) or wrk (Debian's package, a lighter generator) */
+  closedLoop: (env.BENCH_CLOSED_LOOP === 'wrk' ? 'wrk' : 'autocannon') as 'wrk' | 'autocannon'
 }
+if (env.BENCH_CLOSED_LOOP !== undefined && !['wrk', 'autocannon'].includes(env.BENCH_CLOSED_LOOP)) throw new Error('BENCH_CLOSED_LOOP must be autocannon or wrk')
+if (settings.closedLoop === 'wrk' && spawnSync('wrk', ['--version'], { stdio: 'ignore' }).error) throw new Error('BENCH_CLOSED_LOOP=wrk but wrk is not installed (apt-get install wrk)')
 
 const SERVICE_CORE = 1
 const LOAD_CORE = 0
@@ -229,6 +233,7 @@ async function runLoad (phase: Phase, ctx: Context): Promise<LoadResult> {
     requests: await phase.requests(),
     watch: { ...ctx.pids, orchestrator: process.pid },
     expectStatus: 200,
+    ...(phase.kind === 'closed' ? { tool: settings.closedLoop } : {}),
     ...(phase.rate !== undefined ? { rate: phase.rate } : {}),
     ...(phase.rssPid !== undefined ? { rssPid: phase.rssPid } : {})
   }
@@ -262,7 +267,7 @@ async function measure (phase: Phase, rep: number, ctx: Context): Promise<PhaseR
       sut: phase.sut,
       result,
       sutCpuUsPerRequest: sutCpu === undefined || result.requests === 0 ? undefined : sutCpu / result.requests,
-      sutCoreBusy: result.usage.coreBusy?.[SERVICE_CORE],
+      sutCoreBusy: sutCpu === undefined ? undefined : sutCpu / 1e6 / result.usage.seconds,
       loadCoreBusy: result.usage.coreBusy?.[LOAD_CORE],
       generatorCores: result.usage.cpuUs.generator === undefined ? undefined : result.usage.cpuUs.generator / 1e6 / result.usage.seconds,
       foreignCores: result.usage.foreignCores,
