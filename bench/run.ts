@@ -156,6 +156,19 @@ function serviceGet (path: string, cookie: string, useJar = false): RequestTempl
   }))
 }
 
+/**
+ * GET /auth/session as many different browsers would send it: one opaque session cookie each (the
+ * fake upstream accepts any token). With one shared cookie the service would coalesce concurrent
+ * checks of that session into one upstream call, and the phase would not measure a check per request.
+ */
+function serviceSessions (): RequestTemplate[] {
+  return Array.from({ length: IDENTITIES }, (_, i) => ({
+    method: 'GET' as const,
+    path: '/auth/session',
+    headers: { cookie: `__Host-stytch_session=bench-session-token-${i}-${'x'.repeat(24)}`, 'x-forwarded-for': clientIp(i), 'user-agent': 'stytch-bff-bench' }
+  }))
+}
+
 /** A login through the service: the cookies a browser would hold afterwards (fresh JWT). */
 async function browserLogin (serviceOrigin: string, fx: Fixture): Promise<{ cookie: string; setCookie: string[]; body: Record<string, unknown>; status: number }> {
   const template = serviceLogin(fx)[0] as RequestTemplate
@@ -224,13 +237,13 @@ interface Phase {
 
 interface Context { pids: Record<string, number>; serviceOrigin: string; backendOrigin: string; directOrigin: string; fx: Fixture }
 
-async function runLoad (phase: Phase, ctx: Context): Promise<LoadResult> {
+async function runLoad (phase: Phase, ctx: Context, requests: RequestTemplate[]): Promise<LoadResult> {
   const spec: LoadSpec = {
     origin: phase.origin,
     connections: phase.kind === 'open' ? settings.openConnections : settings.connections,
     warmupSeconds: phase.warmupSeconds ?? settings.warmupSeconds,
     durationSeconds: phase.durationSeconds ?? settings.durationSeconds,
-    requests: await phase.requests(),
+    requests,
     watch: { ...ctx.pids, orchestrator: process.pid },
     expectStatus: 200,
     ...(phase.kind === 'closed' ? { tool: settings.closedLoop } : {}),
@@ -253,9 +266,11 @@ let retriesLeft = settings.maxRetries
 
 async function measure (phase: Phase, rep: number, ctx: Context): Promise<PhaseRecord> {
   for (let attempt = 1; ; attempt++) {
+    // first the requests (a fresh login for verify), then the upstream counter
+    const requests = await phase.requests()
     const before = await fakeStats(ctx.backendOrigin)
     const linesBefore = scanner?.counts()
-    const result = await runLoad(phase, ctx)
+    const result = await runLoad(phase, ctx, requests)
     const upstreamCalls = phase.sut === 'service' ? diffStats(before, await fakeStats(ctx.backendOrigin)) : {}
     const sutName = phase.sut === 'service' ? 'service' : 'fakeDirect'
     const sutCpu = result.usage.cpuUs[sutName]
@@ -361,7 +376,7 @@ async function main (): Promise<void> {
     { name: 'upstream login', kind: 'closed', sut: 'upstream', origin: direct.origin, requests: async () => upstreamLogin(fx) },
     { name: 'service login', kind: 'closed', sut: 'service', origin: serviceOrigin, requests: async () => serviceLogin(fx) },
     { name: 'upstream session', kind: 'closed', sut: 'upstream', origin: direct.origin, requests: async () => upstreamSession(fx) },
-    { name: 'service session', kind: 'closed', sut: 'service', origin: serviceOrigin, requests: async () => serviceGet('/auth/session', await fresh()) },
+    { name: 'service session', kind: 'closed', sut: 'service', origin: serviceOrigin, requests: async () => serviceSessions() },
     ...(verifyAvailable ? [{ name: 'service verify', kind: 'closed', sut: 'service', origin: serviceOrigin, requests: async () => serviceGet('/auth/verify', await fresh()) } satisfies Phase] : []),
     { name: `upstream login @${rate}`, kind: 'open', sut: 'upstream', origin: direct.origin, rate, requests: async () => upstreamLogin(fx) },
     { name: `service login @${rate}`, kind: 'open', sut: 'service', origin: serviceOrigin, rate, requests: async () => serviceLogin(fx) },
