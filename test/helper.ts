@@ -43,6 +43,21 @@ export async function buildTestApp (t: TestContext, env: Record<string, string> 
   return { app, emulator, config, logs }
 }
 
+/** The body of the last request the emulator received on a Stytch path. */
+export function upstreamBody (emulator: FastifyInstance, path: string): Record<string, unknown> {
+  const r = emulator.emulator.requests.filter((x) => x.path === path).at(-1)
+  if (!r) throw new Error(`no upstream call to ${path}`)
+  return r.body as Record<string, unknown>
+}
+
+/** A browser that has logged in through the given route. */
+export async function loggedInBrowser (app: FastifyInstance, url: string, body: unknown): Promise<Browser> {
+  const browser = new Browser(app)
+  const res = await browser.post(url, body)
+  if (res.statusCode !== 200) throw new Error(`login failed: ${res.body}`)
+  return browser
+}
+
 export const DEMO = { email: 'demo@example.com', password: 'demo-password-123!', org: 'demo-org' }
 
 export interface ParsedCookie { name: string; value: string; attributes: Record<string, string | true> }

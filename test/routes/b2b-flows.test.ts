@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import t, { type Test } from 'tap'
 import { assertUpstreamContract } from '../contract/assert.js'
-import { assertNoTokens, Browser, buildTestApp, DEMO, setCookies, type TestApp } from '../helper.js'
+import { assertNoTokens, Browser, buildTestApp, DEMO, loggedInBrowser, setCookies, upstreamBody, type TestApp } from '../helper.js'
 
 // Every B2B password flow through the BFF with a browser-like client: no token in any body,
 // cookies doing the work. Each app's upstream traffic is then checked against Stytch's schemas.
@@ -23,18 +23,7 @@ function flow (name: string, env: Record<string, string>, body: (t: Test, ctx: T
   })
 }
 
-function upstream ({ emulator }: TestApp, path: string): Record<string, unknown> {
-  const r = emulator.emulator.requests.filter((x) => x.path === path).at(-1)
-  if (!r) throw new Error(`no upstream call to ${path}`)
-  return r.body as Record<string, unknown>
-}
-
-async function loggedIn (ctx: TestApp): Promise<Browser> {
-  const browser = new Browser(ctx.app)
-  const res = await browser.post(`${P}/passwords/authenticate`, demoLogin)
-  if (res.statusCode !== 200) throw new Error(`login failed: ${res.body}`)
-  return browser
-}
+const loggedIn = (ctx: TestApp) => loggedInBrowser(ctx.app, `${P}/passwords/authenticate`, demoLogin)
 
 function lastOutbox ({ emulator }: TestApp, kind: string) {
   const m = emulator.emulator.outbox.filter((x) => x.kind === kind).at(-1)
@@ -51,7 +40,7 @@ flow('B2B password authenticate: session cookies, no token in the body', {}, asy
   t.ok(browser.cookies.get(SESSION))
   t.ok(browser.cookies.get(JWT))
   t.notOk(browser.cookies.get(IST))
-  t.equal(upstream(ctx, '/v1/b2b/passwords/authenticate').session_duration_minutes, 60)
+  t.equal(upstreamBody(ctx.emulator, '/v1/b2b/passwords/authenticate').session_duration_minutes, 60)
   const who = await browser.get('/auth/session')
   t.equal(who.statusCode, 200)
   t.equal(who.json().member.email_address, DEMO.email)
@@ -77,13 +66,13 @@ flow('MFA: a login that answers member_authenticated false sets only the interme
   t.equal(ist?.attributes.httponly, true)
   t.notOk(browser.cookies.get(SESSION), 'a login starts fresh: the old session cookie is gone')
   t.notOk(browser.cookies.get(JWT))
-  t.notOk('intermediate_session_token' in upstream(ctx, '/v1/b2b/passwords/authenticate'), 'no IST forwarded to a password login')
+  t.notOk('intermediate_session_token' in upstreamBody(ctx.emulator, '/v1/b2b/passwords/authenticate'), 'no IST forwarded to a password login')
 
   const ids = { organization_id: body.organization_id, member_id: body.member_id }
   const sent = await browser.post(`${P}/otps/sms/send`, ids)
   t.equal(sent.statusCode, 200)
   assertNoTokens(t, sent)
-  t.equal(upstream(ctx, '/v1/b2b/otps/sms/send').intermediate_session_token, browser.cookies.get(IST), 'IST taken from the cookie')
+  t.equal(upstreamBody(ctx.emulator, '/v1/b2b/otps/sms/send').intermediate_session_token, browser.cookies.get(IST), 'IST taken from the cookie')
   const code = lastOutbox(ctx, 'sms_otp').code
   const wrongCode = await browser.post(`${P}/otps/sms/authenticate`, { ...ids, code: code === '000000' ? '111111' : '000000' })
   t.equal(wrongCode.statusCode, 404)
@@ -94,7 +83,7 @@ flow('MFA: a login that answers member_authenticated false sets only the interme
   t.ok(browser.cookies.get(SESSION), 'session cookies replace the IST')
   t.ok(browser.cookies.get(JWT))
   t.notOk(browser.cookies.get(IST))
-  t.equal(upstream(ctx, '/v1/b2b/otps/sms/authenticate').session_duration_minutes, 60, 'duration sent again on the call that finishes')
+  t.equal(upstreamBody(ctx.emulator, '/v1/b2b/otps/sms/authenticate').session_duration_minutes, 60, 'duration sent again on the call that finishes')
   t.equal((await browser.get('/auth/session')).json().member_session.organization_id, body.organization_id)
 })
 
@@ -153,7 +142,7 @@ flow('B2B discovery email reset start: same 200 for known and unknown accounts, 
     t.ok(pkce, `${email}: PKCE cookie`)
     t.equal(pkce?.attributes['max-age'], String(15 * 60), 'PKCE cookie lives as long as the reset link')
     t.equal(pkce?.attributes.httponly, true)
-    const sent = upstream(ctx, '/v1/b2b/passwords/discovery/email/reset/start')
+    const sent = upstreamBody(ctx.emulator, '/v1/b2b/passwords/discovery/email/reset/start')
     t.equal(sent.pkce_code_challenge, createHash('sha256').update(browser.cookies.get(PKCE) ?? '').digest('base64url'), 'challenge = S256(verifier in the cookie)')
     t.equal(sent.discovery_redirect_url, 'https://app.example.com/discover')
     t.equal(sent.reset_password_redirect_url, 'https://app.example.com/reset')
@@ -170,7 +159,7 @@ flow('HIDE_ACCOUNT_EXISTENCE=false and RESET_PKCE=false pass Stytch through unch
   t.equal(known.statusCode, 200)
   t.ok(known.json().member_id, "Stytch's answer")
   t.same(setCookies(known), [], 'no PKCE cookie')
-  t.notOk('code_challenge' in upstream(ctx, '/v1/b2b/passwords/email/reset/start'))
+  t.notOk('code_challenge' in upstreamBody(ctx.emulator, '/v1/b2b/passwords/email/reset/start'))
   const unknown = await new Browser(ctx.app).post(`${P}/passwords/email/reset/start`, { organization_id: DEMO.org, email_address: 'nobody@example.com' })
   t.equal(unknown.statusCode, 404)
   t.equal(unknown.json().error_type, 'member_not_found')
@@ -180,13 +169,13 @@ flow('B2B email reset: link completes in the browser that asked, not in another;
   const browser = new Browser(ctx.app)
   const start = await browser.post(`${P}/passwords/email/reset/start`, { organization_id: DEMO.org, email_address: DEMO.email })
   t.equal(start.statusCode, 200)
-  t.equal(upstream(ctx, '/v1/b2b/passwords/email/reset/start').reset_password_redirect_url, 'https://app.example.com/reset')
+  t.equal(upstreamBody(ctx.emulator, '/v1/b2b/passwords/email/reset/start').reset_password_redirect_url, 'https://app.example.com/reset')
   const token = lastOutbox(ctx, 'reset_password').token!
 
   const stranger = await new Browser(ctx.app).post(`${P}/passwords/email/reset`, { password_reset_token: token, password: NEW_PASSWORD })
   t.equal(stranger.statusCode, 400, 'another browser has no verifier')
   t.equal(stranger.json().error_type, 'pkce_expected_code_verifier')
-  t.notOk('code_verifier' in upstream(ctx, '/v1/b2b/passwords/email/reset'), 'forwarded without a verifier')
+  t.notOk('code_verifier' in upstreamBody(ctx.emulator, '/v1/b2b/passwords/email/reset'), 'forwarded without a verifier')
 
   const weak = await browser.post(`${P}/passwords/email/reset`, { password_reset_token: token, password: 'password' })
   t.equal(weak.statusCode, 400)
@@ -196,7 +185,7 @@ flow('B2B email reset: link completes in the browser that asked, not in another;
   const res = await browser.post(`${P}/passwords/email/reset`, { password_reset_token: token, password: NEW_PASSWORD })
   t.equal(res.statusCode, 200)
   assertNoTokens(t, res)
-  t.equal(upstream(ctx, '/v1/b2b/passwords/email/reset').code_verifier, setCookies(start).find((c) => c.name === PKCE)?.value)
+  t.equal(upstreamBody(ctx.emulator, '/v1/b2b/passwords/email/reset').code_verifier, setCookies(start).find((c) => c.name === PKCE)?.value)
   t.notOk(browser.cookies.get(PKCE), 'PKCE cookie expired after use')
   t.ok(browser.cookies.get(SESSION))
   t.ok(browser.cookies.get(JWT))
@@ -214,7 +203,7 @@ flow('B2B existing-password reset sets session cookies', {}, async (t, ctx) => {
   t.equal(res.statusCode, 200)
   assertNoTokens(t, res)
   t.ok(browser.cookies.get(SESSION))
-  t.equal(upstream(ctx, '/v1/b2b/passwords/existing_password/reset').session_duration_minutes, 60)
+  t.equal(upstreamBody(ctx.emulator, '/v1/b2b/passwords/existing_password/reset').session_duration_minutes, 60)
   const wrong = await new Browser(ctx.app).post(`${P}/passwords/existing_password/reset`, { organization_id: DEMO.org, email_address: DEMO.email, existing_password: 'not-it-at-all-9', new_password: NEW_PASSWORD + '2' })
   t.equal(wrong.statusCode, 401)
   t.equal(wrong.json().error_type, 'unauthorized_credentials')
@@ -227,7 +216,7 @@ flow('B2B session reset takes the session from the cookie and revokes the member
   const res = await browser.post(`${P}/passwords/session/reset`, { organization_id: DEMO.org, password: NEW_PASSWORD })
   t.equal(res.statusCode, 200)
   assertNoTokens(t, res)
-  const sent = upstream(ctx, '/v1/b2b/passwords/session/reset')
+  const sent = upstreamBody(ctx.emulator, '/v1/b2b/passwords/session/reset')
   t.equal(sent.session_token, token, 'session token from the cookie')
   t.notOk('session_jwt' in sent, 'exactly one credential')
   t.equal((await browser.get('/auth/session')).statusCode, 200, 'the browser keeps its own session')
@@ -257,7 +246,7 @@ flow('B2B discovery: authenticate, list organizations, exchange into one, create
 
   const list = await browser.post(`${P}/discovery/organizations`, {})
   t.equal(list.statusCode, 200)
-  t.equal(upstream(ctx, '/v1/b2b/discovery/organizations').intermediate_session_token, browser.cookies.get(IST))
+  t.equal(upstreamBody(ctx.emulator, '/v1/b2b/discovery/organizations').intermediate_session_token, browser.cookies.get(IST))
   assertNoTokens(t, list)
 
   const demoOrg = orgs.find((o) => o.organization.organization_slug === DEMO.org)!
@@ -267,11 +256,11 @@ flow('B2B discovery: authenticate, list organizations, exchange into one, create
   t.equal(exchanged.json().member_authenticated, true)
   t.ok(browser.cookies.get(SESSION))
   t.notOk(browser.cookies.get(IST), 'IST cookie replaced by session cookies')
-  t.equal(upstream(ctx, '/v1/b2b/discovery/intermediate_sessions/exchange').session_duration_minutes, 60)
+  t.equal(upstreamBody(ctx.emulator, '/v1/b2b/discovery/intermediate_sessions/exchange').session_duration_minutes, 60)
 
   const withSession = await browser.post(`${P}/discovery/organizations`, {})
   t.equal(withSession.statusCode, 200)
-  t.equal(upstream(ctx, '/v1/b2b/discovery/organizations').session_token, browser.cookies.get(SESSION), 'or the session when no IST')
+  t.equal(upstreamBody(ctx.emulator, '/v1/b2b/discovery/organizations').session_token, browser.cookies.get(SESSION), 'or the session when no IST')
 
   const creator = new Browser(ctx.app)
   await creator.post(`${P}/passwords/discovery/authenticate`, { email_address: DEMO.email, password: DEMO.password })
@@ -309,7 +298,7 @@ flow('B2B discovery email reset: PKCE verifier from the cookie, IST cookie on su
   const res = await browser.post(`${P}/passwords/discovery/email/reset`, { password_reset_token: token, password: NEW_PASSWORD })
   t.equal(res.statusCode, 200)
   assertNoTokens(t, res)
-  t.equal(upstream(ctx, '/v1/b2b/passwords/discovery/email/reset').pkce_code_verifier, verifier)
+  t.equal(upstreamBody(ctx.emulator, '/v1/b2b/passwords/discovery/email/reset').pkce_code_verifier, verifier)
   t.ok(res.json().discovered_organizations.length >= 1)
   t.ok(browser.cookies.get(IST))
   t.notOk(browser.cookies.get(PKCE))
@@ -321,7 +310,7 @@ flow('B2B sessions/exchange switches organization from the session cookie', {}, 
   const res = await browser.post(`${P}/sessions/exchange`, { organization_id: 'mfa-org' })
   t.equal(res.statusCode, 200)
   assertNoTokens(t, res)
-  t.equal(upstream(ctx, '/v1/b2b/sessions/exchange').session_token, token)
+  t.equal(upstreamBody(ctx.emulator, '/v1/b2b/sessions/exchange').session_token, token)
   t.equal(res.json().member_authenticated, false, 'the target organization requires MFA')
   t.ok(browser.cookies.get(IST))
 })

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap'
 import { assertUpstreamContract } from '../contract/assert.js'
-import { assertNoTokens, Browser, buildTestApp, DEMO, setCookies, type TestApp } from '../helper.js'
+import { assertNoTokens, Browser, buildTestApp, DEMO, loggedInBrowser, setCookies, upstreamBody, type TestApp } from '../helper.js'
 
 // Every consumer password flow through the BFF with a browser-like client.
 
@@ -17,18 +17,7 @@ function flow (name: string, env: Record<string, string>, body: (t: Test, ctx: T
   })
 }
 
-function upstream ({ emulator }: TestApp, path: string): Record<string, unknown> {
-  const r = emulator.emulator.requests.filter((x) => x.path === path).at(-1)
-  if (!r) throw new Error(`no upstream call to ${path}`)
-  return r.body as Record<string, unknown>
-}
-
-async function loggedIn (ctx: TestApp): Promise<Browser> {
-  const browser = new Browser(ctx.app)
-  const res = await browser.post('/auth/passwords/authenticate', { email: DEMO.email, password: DEMO.password })
-  if (res.statusCode !== 200) throw new Error(`login failed: ${res.body}`)
-  return browser
-}
+const loggedIn = (ctx: TestApp) => loggedInBrowser(ctx.app, '/auth/passwords/authenticate', { email: DEMO.email, password: DEMO.password })
 
 flow('consumer sign-up creates the user and logs in with cookies', {}, async (t, ctx) => {
   const browser = new Browser(ctx.app)
@@ -38,7 +27,7 @@ flow('consumer sign-up creates the user and logs in with cookies', {}, async (t,
   t.match(res.json().user_id, /^user-/)
   t.ok(browser.cookies.get(SESSION))
   t.ok(browser.cookies.get(JWT))
-  t.equal(upstream(ctx, '/v1/passwords').session_duration_minutes, 60)
+  t.equal(upstreamBody(ctx.emulator, '/v1/passwords').session_duration_minutes, 60)
   t.equal((await browser.get('/auth/session')).json().user.emails[0].email, 'new.user@example.com')
 
   const dup = await new Browser(ctx.app).post('/auth/passwords', { email: DEMO.email, password: NEW_PASSWORD })
@@ -72,7 +61,7 @@ flow('consumer existing-password reset turns the response into cookies', {}, asy
     t.equal(c?.attributes.secure, true)
     t.ok(Number(c?.attributes['max-age']) > 3500)
   }
-  t.equal(upstream(ctx, '/v1/passwords/existing_password/reset').session_duration_minutes, 60)
+  t.equal(upstreamBody(ctx.emulator, '/v1/passwords/existing_password/reset').session_duration_minutes, 60)
   t.equal((await browser.get('/auth/session')).statusCode, 200)
   const old = await new Browser(ctx.app).post('/auth/passwords/authenticate', { email: DEMO.email, password: DEMO.password })
   t.equal(old.statusCode, 401, 'the old password no longer works')
@@ -90,7 +79,7 @@ flow('consumer reset by email: hidden account existence, PKCE-bound link, sessio
 
   const browser = new Browser(ctx.app)
   await browser.post('/auth/passwords/email/reset/start', { email: DEMO.email, locale: 'fr' })
-  const sent = upstream(ctx, '/v1/passwords/email/reset/start')
+  const sent = upstreamBody(ctx.emulator, '/v1/passwords/email/reset/start')
   t.equal(sent.reset_password_redirect_url, 'https://app.example.com/reset')
   t.equal(sent.login_redirect_url, 'https://app.example.com/login')
   t.equal(sent.reset_password_expiration_minutes, 20)
@@ -106,7 +95,7 @@ flow('consumer reset by email: hidden account existence, PKCE-bound link, sessio
   const res = await browser.post('/auth/passwords/email/reset', { token: mail.token, password: NEW_PASSWORD })
   t.equal(res.statusCode, 200)
   assertNoTokens(t, res)
-  t.equal(upstream(ctx, '/v1/passwords/email/reset').code_verifier !== undefined, true)
+  t.equal(upstreamBody(ctx.emulator, '/v1/passwords/email/reset').code_verifier !== undefined, true)
   t.ok(browser.cookies.get(SESSION))
   t.notOk(browser.cookies.get(PKCE), 'the PKCE cookie is expired after use')
 })
@@ -117,7 +106,7 @@ flow('consumer session reset from the cookie; 401 without it', {}, async (t, ctx
   const res = await browser.post('/auth/passwords/session/reset', { password: NEW_PASSWORD })
   t.equal(res.statusCode, 200)
   assertNoTokens(t, res)
-  t.equal(upstream(ctx, '/v1/passwords/session/reset').session_token, browser.cookies.get(SESSION))
+  t.equal(upstreamBody(ctx.emulator, '/v1/passwords/session/reset').session_token, browser.cookies.get(SESSION))
   t.equal((await browser.get('/auth/session')).statusCode, 200)
   t.equal((await other.get('/auth/session')).statusCode, 401, 'other sessions revoked')
   const none = await new Browser(ctx.app).post('/auth/passwords/session/reset', { password: NEW_PASSWORD })

@@ -1,15 +1,9 @@
 import t from 'tap'
 import { json, startFakeUpstream } from '../fake-upstream.js'
-import { assertNoTokens, Browser, buildTestApp, DEMO, setCookies } from '../helper.js'
+import { assertNoTokens, Browser, buildTestApp, DEMO, setCookies, upstreamBody } from '../helper.js'
 
 const LOGIN = '/auth/b2b/passwords/authenticate'
 const demoLogin = { organization_id: DEMO.org, email_address: DEMO.email, password: DEMO.password }
-
-function lastUpstream (emulator: { emulator: { requests: Array<{ path: string; body: unknown; headers: Record<string, unknown> }> } }, path: string) {
-  const found = emulator.emulator.requests.filter((r) => r.path === path).at(-1)
-  if (!found) throw new Error(`no upstream call to ${path}`)
-  return found
-}
 
 t.test('B2B password login sets HttpOnly session and JWT cookies and no token in the body', async (t) => {
   const { app, emulator } = await buildTestApp(t)
@@ -39,7 +33,7 @@ t.test('B2B password login sets HttpOnly session and JWT cookies and no token in
   const ist = cookies.find((c) => c.name === '__Host-stytch_intermediate_session')
   t.equal(ist?.attributes['max-age'], '0', 'a session replaces any intermediate session')
 
-  const upstream = lastUpstream(emulator, '/v1/b2b/passwords/authenticate')
+  const upstream = emulator.emulator.requests.filter((r) => r.path === '/v1/b2b/passwords/authenticate').at(-1)!
   t.same(upstream.body, { ...demoLogin, session_duration_minutes: 60 }, 'browser fields plus configured session duration, nothing else')
   t.equal(upstream.headers.authorization, 'Basic ' + Buffer.from(`${emulator.emulator.projectId}:${emulator.emulator.secret}`).toString('base64'))
 })
@@ -101,7 +95,7 @@ t.test('a login starts fresh: existing session cookies are not forwarded', async
   await browser.post(LOGIN, demoLogin)
   const first = browser.cookies.get('__Host-stytch_session')
   await browser.post(LOGIN, demoLogin)
-  t.same(Object.keys(lastUpstream(emulator, '/v1/b2b/passwords/authenticate').body as object).sort(), ['email_address', 'organization_id', 'password', 'session_duration_minutes'])
+  t.same(Object.keys(upstreamBody(emulator, '/v1/b2b/passwords/authenticate')).sort(), ['email_address', 'organization_id', 'password', 'session_duration_minutes'])
   t.not(browser.cookies.get('__Host-stytch_session'), first, 'the new cookies replace the old ones')
 })
 
@@ -109,7 +103,7 @@ t.test('passwords are forwarded byte for byte: spaces, emoji, non-Latin', async 
   const { app, emulator } = await buildTestApp(t)
   const password = '  pässwörd 🔑 пароль  '
   await new Browser(app).post(LOGIN, { ...demoLogin, password })
-  t.equal((lastUpstream(emulator, '/v1/b2b/passwords/authenticate').body as { password: string }).password, password)
+  t.equal(upstreamBody(emulator, '/v1/b2b/passwords/authenticate').password, password)
 })
 
 t.test('strength_check mirrors Stytch and sets no cookie', async (t) => {
@@ -130,7 +124,7 @@ t.test('consumer vertical: /auth/passwords/authenticate, B2B routes are 404', as
   assertNoTokens(t, res)
   t.ok(browser.cookies.get('__Host-stytch_session'))
   t.ok(browser.cookies.get('__Host-stytch_session_jwt'))
-  t.equal((lastUpstream(emulator, '/v1/passwords/authenticate').body as Record<string, unknown>).session_duration_minutes, 60, 'consumer logins only get a session when the duration is sent')
+  t.equal(upstreamBody(emulator, '/v1/passwords/authenticate').session_duration_minutes, 60, 'consumer logins only get a session when the duration is sent')
   const strength = await browser.post('/auth/passwords/strength_check', { password: 'abc' })
   t.equal(strength.statusCode, 200)
   const b2b = await browser.post(LOGIN, demoLogin)
