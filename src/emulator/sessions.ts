@@ -122,6 +122,28 @@ export async function sessionFromBody(
   return session ?? errors.sessionNotFound()
 }
 
+/** Stytch's "exactly one of" rule for session arguments. */
+export function exactlyOne(names: string[], values: Array<string | undefined>): void {
+  const given = values.filter((v) => v !== undefined).length
+  if (given > 1) fail(400, 'too_many_session_arguments', `Provide exactly one of ${names.join(', ')}.`)
+  if (given === 0) fail(400, 'no_session_arguments', `Provide one of ${names.join(', ')}.`)
+}
+
+/** Revokes the session named by its id, opaque token or JWT (exactly one given). */
+export async function revokeNamedSession(
+  ctx: EmulatorContext,
+  vertical: Session['vertical'],
+  ref: { id?: string | undefined; token?: string | undefined; jwt?: string | undefined },
+): Promise<void> {
+  const session =
+    ref.id !== undefined
+      ? sessionFromId(ctx, ref.id, vertical)
+      : ref.token !== undefined
+        ? sessionFromToken(ctx, ref.token, vertical)
+        : await sessionFromJwt(ctx, ref.jwt!, vertical)
+  revokeSession(ctx, session ?? errors.sessionNotFound())
+}
+
 export function revokeSession(ctx: EmulatorContext, session: Session): void {
   session.revoked = true
   ctx.store.sessionIdsByToken.delete(session.token)

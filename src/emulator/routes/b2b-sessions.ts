@@ -5,13 +5,11 @@ import { optString, reqString, sessionMinutes } from '../fields.js'
 import { memberJson, organizationJson } from '../render.js'
 import { post, type EmulatorRoute } from '../route.js'
 import {
+  exactlyOne,
+  revokeNamedSession,
   intermediateSession,
   revokeAllSessions,
-  revokeSession,
   sessionFromBody,
-  sessionFromId,
-  sessionFromJwt,
-  sessionFromToken,
   touchSession,
 } from '../sessions.js'
 import type { Member, Organization, Session } from '../store.js'
@@ -19,12 +17,6 @@ import type { Member, Organization, Session } from '../store.js'
 function sessionMember(ctx: EmulatorContext, session: Session): { member: Member; org: Organization } {
   const member = ctx.store.members.get(session.subject_id) ?? errors.sessionNotFound()
   return { member, org: organizationOrFail(ctx, member.organization_id) }
-}
-
-function exactlyOne(names: string[], values: Array<string | undefined>): void {
-  const given = values.filter((v) => v !== undefined).length
-  if (given > 1) fail(400, 'too_many_session_arguments', `Provide exactly one of ${names.join(', ')}.`)
-  if (given === 0) fail(400, 'no_session_arguments', `Provide one of ${names.join(', ')}.`)
 }
 
 export const b2bSessionRoutes: EmulatorRoute[] = [
@@ -47,13 +39,7 @@ export const b2bSessionRoutes: EmulatorRoute[] = [
       revokeAllSessions(ctx, memberId)
       return {}
     }
-    const session =
-      id !== undefined
-        ? sessionFromId(ctx, id, 'b2b')
-        : token !== undefined
-          ? sessionFromToken(ctx, token, 'b2b')
-          : await sessionFromJwt(ctx, jwt!, 'b2b')
-    revokeSession(ctx, session ?? errors.sessionNotFound())
+    await revokeNamedSession(ctx, 'b2b', { id, token, jwt })
     return {}
   }),
 

@@ -5,15 +5,13 @@ import { redeemReset, startReset } from '../reset.js'
 import { sessionJson, userJson } from '../render.js'
 import { post, type EmulatorRoute } from '../route.js'
 import {
+  exactlyOne,
+  revokeNamedSession,
   assertRecentlyAuthenticated,
   createSession,
   passwordFactor,
   revokeAllSessions,
-  revokeSession,
   sessionFromBody,
-  sessionFromId,
-  sessionFromJwt,
-  sessionFromToken,
   sessionJwt,
   touchSession,
 } from '../sessions.js'
@@ -147,16 +145,8 @@ export const consumerRoutes: EmulatorRoute[] = [
     const id = optString(body, 'session_id')
     const token = optString(body, 'session_token')
     const jwt = optString(body, 'session_jwt')
-    const given = [id, token, jwt].filter((v) => v !== undefined).length
-    if (given > 1) fail(400, 'too_many_session_arguments', 'Provide exactly one of session_id, session_token or session_jwt.')
-    if (given === 0) fail(400, 'no_session_arguments', 'Provide one of session_id, session_token or session_jwt.')
-    const session =
-      id !== undefined
-        ? sessionFromId(ctx, id, 'consumer')
-        : token !== undefined
-          ? sessionFromToken(ctx, token, 'consumer')
-          : await sessionFromJwt(ctx, jwt!, 'consumer')
-    revokeSession(ctx, session ?? errors.sessionNotFound())
+    exactlyOne(['session_id', 'session_token', 'session_jwt'], [id, token, jwt])
+    await revokeNamedSession(ctx, 'consumer', { id, token, jwt })
     return {}
   }),
 ]
