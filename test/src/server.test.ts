@@ -57,15 +57,6 @@ async function startServer (t: Test, fake: FakeUpstream, env: Record<string, str
   return { child, port, logs: () => lines, exited }
 }
 
-/** Resolves when the socket closes, or false after `ms`. */
-function closedWithin (socket: Socket, ms: number): Promise<boolean> {
-  if (socket.destroyed) return Promise.resolve(true)
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), ms)
-    socket.once('close', () => { clearTimeout(timer); resolve(true) })
-  })
-}
-
 function rawSocket (port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => resolve(socket))
