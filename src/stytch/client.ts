@@ -2,7 +2,7 @@ import { type Dispatcher, Pool, errors as undiciErrors } from 'undici'
 import { BffError, errors } from '../errors.js'
 
 // The upstream client: one keep-alive pool to Stytch, HTTP Basic, a hard deadline per call,
-// redirects never followed (undici's request does not follow them), and the error mapping of
+// redirects never followed (undici's dispatch does not follow them), and the error mapping of
 // SPEC sections 4 and 5. Exactly one upstream call per BFF call: no retries.
 
 export const MAX_UPSTREAM_BODY_BYTES = 1024 * 1024
@@ -36,6 +36,8 @@ export class StytchClient {
   private readonly authorization: string
   private readonly timeoutMs: number
   private readonly observe: ((o: UpstreamObservation) => void) | undefined
+  private readonly getHeaders: Record<string, string>
+  private readonly postHeaders: Record<string, string>
 
   constructor (opts: StytchClientOptions) {
     const url = new URL(opts.apiUrl)
@@ -44,6 +46,8 @@ export class StytchClient {
     this.authorization = 'Basic ' + Buffer.from(`${opts.projectId}:${opts.secret}`).toString('base64')
     this.timeoutMs = opts.timeoutMs
     this.observe = opts.observe
+    this.getHeaders = { authorization: this.authorization, accept: 'application/json' }
+    this.postHeaders = { ...this.getHeaders, 'content-type': 'application/json' }
     this.pool = new Pool(url.origin, {
       connections: opts.connections ?? 128,
       pipelining: 1,
@@ -74,67 +78,120 @@ export class StytchClient {
     return this.pool.destroy()
   }
 
-  private async call (method: 'GET' | 'POST', path: string, payload: string | undefined): Promise<StytchBody> {
-    const started = performance.now()
-    const controller = new AbortController()
-    const timer = setTimeout(() => controller.abort(), this.timeoutMs)
-    let status = 'error'
-    let failure: UpstreamObservation['failure']
-    const fail = (error: BffError, cause: string): BffError => {
-      failure = { errorType: error.errorType, cause }
-      return error
-    }
-    try {
-      const res = await this.pool.request({
+  private call (method: 'GET' | 'POST', path: string, payload: string | undefined): Promise<StytchBody> {
+    return new Promise((resolve, reject) => {
+      const call = new UpstreamCall(path, this.timeoutMs, this.observe, resolve, reject)
+      this.pool.dispatch({
         method,
         path: this.basePath + path,
-        headers: payload === undefined
-          ? { authorization: this.authorization, accept: 'application/json' }
-          : { authorization: this.authorization, accept: 'application/json', 'content-type': 'application/json' },
-        body: payload,
-        signal: controller.signal
-      })
-      status = String(res.statusCode)
-      // The status decides first: any 5xx is "unavailable" whatever its body.
-      if (res.statusCode >= 500) { discard(res.body); throw fail(errors.upstreamUnavailable(), `status ${res.statusCode}`) }
-      if (res.statusCode < 200 || (res.statusCode >= 300 && res.statusCode < 400)) {
-        discard(res.body)
-        throw fail(errors.upstreamInvalidResponse(), `status ${res.statusCode}`)
-      }
-      const declared = Number(res.headers['content-length'])
-      if (declared > MAX_UPSTREAM_BODY_BYTES) { discard(res.body); throw fail(errors.upstreamInvalidResponse(), 'body too large') }
-      // A declared length is already bounded (undici refuses a body longer than it says): read it in
-      // one go. Without one (chunked), count while reading.
-      const text = declared >= 0 ? await res.body.text() : await readBounded(res.body)
-      if (text === undefined) throw fail(errors.upstreamInvalidResponse(), 'body too large')
-      let json: unknown
-      try {
-        json = JSON.parse(text)
-      } catch {
-        throw fail(errors.upstreamInvalidResponse(), 'body is not JSON')
-      }
-      if (json === null || typeof json !== 'object' || Array.isArray(json)) throw fail(errors.upstreamInvalidResponse(), 'body is not a JSON object')
-      const body = json as StytchBody
-      if (res.statusCode >= 400) {
-        const errorType = typeof body.error_type === 'string' ? body.error_type : undefined
-        if (!errorType) throw fail(errors.upstreamInvalidResponse(), `status ${res.statusCode} without error_type`)
-        throw errors.stytch(res.statusCode, errorType,
-          typeof body.error_message === 'string' ? body.error_message : errorType,
-          typeof body.request_id === 'string' ? body.request_id : undefined)
-      }
-      return body
-    } catch (err) {
-      if (err instanceof BffError) {
-        if (status === 'error') status = err.errorType
-        throw err
-      }
-      const mapped = controller.signal.aborted || isTimeout(err) ? errors.upstreamTimeout() : errors.upstreamUnavailable()
-      status = mapped.errorType
-      throw fail(mapped, describe(err))
-    } finally {
-      clearTimeout(timer)
-      this.observe?.({ endpoint: path, status, seconds: (performance.now() - started) / 1000, ...(failure ? { failure } : {}) })
+        headers: payload === undefined ? this.getHeaders : this.postHeaders,
+        body: payload
+      }, call)
+    })
+  }
+}
+
+/**
+ * One upstream call, as an undici dispatch handler: the answer is collected straight from the
+ * socket (no response stream, no AbortSignal), under one deadline timer. It settles once; whatever
+ * the socket delivers after that (the rest of an unwanted body, a late error) is dropped, and a
+ * call given up on mid-flight has its connection aborted.
+ */
+class UpstreamCall implements Dispatcher.DispatchHandler {
+  private readonly started = performance.now()
+  private readonly timer: NodeJS.Timeout
+  private controller: Dispatcher.DispatchController | undefined
+  private statusCode = 0
+  private chunks: Buffer[] = []
+  private size = 0
+  private settled = false
+
+  constructor (
+    private readonly endpoint: string,
+    timeoutMs: number,
+    private readonly observe: ((o: UpstreamObservation) => void) | undefined,
+    private readonly resolve: (body: StytchBody) => void,
+    private readonly reject: (err: BffError) => void
+  ) {
+    this.timer = setTimeout(() => {
+      this.fail(errors.upstreamTimeout(), 'deadline')
+      this.abort()
+    }, timeoutMs)
+  }
+
+  onRequestStart (controller: Dispatcher.DispatchController): void {
+    this.controller = controller
+    if (this.settled) this.abort() // the deadline passed while the call waited for a connection
+  }
+
+  onResponseStart (_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (this.settled) return
+    this.statusCode = statusCode
+    // The status decides first: any 5xx is "unavailable" whatever its body. The rest of an unwanted
+    // body is read and dropped (up to the size limit) so the connection stays usable.
+    if (statusCode >= 500) return this.fail(errors.upstreamUnavailable(), `status ${statusCode}`, String(statusCode))
+    if (statusCode < 200 || (statusCode >= 300 && statusCode < 400)) return this.fail(errors.upstreamInvalidResponse(), `status ${statusCode}`, String(statusCode))
+    if (Number(headers['content-length']) > MAX_UPSTREAM_BODY_BYTES) {
+      this.fail(errors.upstreamInvalidResponse(), 'body too large', String(statusCode))
+      this.abort()
     }
+  }
+
+  onResponseData (_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.size += chunk.length
+    if (this.size > MAX_UPSTREAM_BODY_BYTES) {
+      this.fail(errors.upstreamInvalidResponse(), 'body too large', String(this.statusCode))
+      this.abort()
+      return
+    }
+    if (!this.settled) this.chunks.push(chunk)
+  }
+
+  onResponseEnd (): void {
+    if (this.settled) return
+    const status = String(this.statusCode)
+    const chunks = this.chunks
+    this.chunks = []
+    let json: unknown
+    try {
+      json = JSON.parse(chunks.length === 1 ? (chunks[0] as Buffer).toString('utf8') : Buffer.concat(chunks).toString('utf8'))
+    } catch {
+      return this.fail(errors.upstreamInvalidResponse(), 'body is not JSON', status)
+    }
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) return this.fail(errors.upstreamInvalidResponse(), 'body is not a JSON object', status)
+    const body = json as StytchBody
+    if (this.statusCode >= 400) {
+      const errorType = typeof body.error_type === 'string' ? body.error_type : undefined
+      if (!errorType) return this.fail(errors.upstreamInvalidResponse(), `status ${this.statusCode} without error_type`, status)
+      return this.settle(status, undefined, errors.stytch(this.statusCode, errorType,
+        typeof body.error_message === 'string' ? body.error_message : errorType,
+        typeof body.request_id === 'string' ? body.request_id : undefined))
+    }
+    this.settle(status, undefined, undefined, body)
+  }
+
+  onResponseError (_controller: Dispatcher.DispatchController | undefined, err: Error): void {
+    if (this.settled) return
+    this.fail(isTimeout(err) ? errors.upstreamTimeout() : errors.upstreamUnavailable(), describe(err))
+  }
+
+  /** A failure at the transport or protocol level: observed with its cause (no secrets, no bodies). */
+  private fail (error: BffError, cause: string, status?: string): void {
+    this.settle(status ?? error.errorType, { errorType: error.errorType, cause }, error)
+  }
+
+  private settle (status: string, failure: UpstreamObservation['failure'], error: BffError | undefined, body?: StytchBody): void {
+    if (this.settled) return
+    this.settled = true
+    clearTimeout(this.timer)
+    this.observe?.({ endpoint: this.endpoint, status, seconds: (performance.now() - this.started) / 1000, ...(failure ? { failure } : {}) })
+    if (error) this.reject(error)
+    else this.resolve(body as StytchBody)
+  }
+
+  private abort (): void {
+    const controller = this.controller
+    if (controller && !controller.aborted) controller.abort(new undiciErrors.RequestAbortedError())
   }
 }
 
@@ -151,21 +208,4 @@ function describe (err: unknown): string {
     return `${err.name}${typeof code === 'string' ? ` ${code}` : ''}`
   }
   return 'unknown error'
-}
-
-/** The body as text, or undefined (body dropped) once it passes MAX_UPSTREAM_BODY_BYTES. */
-async function readBounded (body: Dispatcher.ResponseData['body']): Promise<string | undefined> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of body) {
-    size += (chunk as Buffer).length
-    if (size > MAX_UPSTREAM_BODY_BYTES) { discard(body); return undefined }
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks).toString('utf8')
-}
-
-// Drop an unread body without an unhandled 'error' event; the socket is not reused for it.
-function discard (body: { dump: () => Promise<void> }): void {
-  body.dump().catch(() => {})
 }
