@@ -46,6 +46,8 @@ export interface LoadResult {
   usage: import('./proc.js').Usage
   /** open loop: how late requests were issued, ms (the generator's own scheduling lag) */
   issueLag?: Latency
+  /** open loop: latency from the moment the request was actually issued, ms (diagnostic) */
+  fromIssue?: Latency
   /** open loop with rssPid: [seconds since the measured window started, bytes] */
   rss?: Array<[number, number]>
 }

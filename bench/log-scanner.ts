@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process'
+import { createWriteStream, type WriteStream } from 'node:fs'
 
 // Reads the service's stdout (its pino log, as a container runtime would) while the benchmark runs:
 // counts lines and request lines, keeps a few sample request lines and every warn/error line (up
@@ -29,8 +30,12 @@ export class LogScanner {
   private carry = ''
   private stderr = ''
 
-  constructor (child: ChildProcess, private readonly needles: string[]) {
-    child.stdout?.on('data', (chunk: Buffer) => this.scan(chunk))
+  private readonly copy: WriteStream | undefined
+
+  /** copyTo: also write everything the service printed to this file (debugging) */
+  constructor (child: ChildProcess, private readonly needles: string[], copyTo?: string) {
+    this.copy = copyTo ? createWriteStream(copyTo) : undefined
+    child.stdout?.on('data', (chunk: Buffer) => { this.scan(chunk); this.copy?.write(chunk) })
     child.stderr?.on('data', (chunk: Buffer) => { this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4000) })
   }
 

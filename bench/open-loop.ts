@@ -1,12 +1,12 @@
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { Worker } from 'node:worker_threads'
 import { Pool } from 'undici'
 import { type LoadResult, type LoadSpec, type RequestTemplate, summarize } from './load-spec.js'
 import { processRssBytes, snapshot, type Snapshot, usageBetween } from './proc.js'
 
 // Open-loop load at a fixed rate: request i is scheduled at t0 + i/rate whatever happened to the
 // earlier ones, and its latency counts from that scheduled time (so a stalled server shows up as
-// latency, not as fewer requests). Node's timers tick about once a millisecond, so requests due
-// within the same tick are issued together; how late each one left is reported as issueLag.
+// latency, not as fewer requests). How late each request actually left is reported as issueLag.
 //
 //   node --import tsx bench/open-loop.ts <spec.json>    (prints one JSON LoadResult line)
 
@@ -82,7 +82,7 @@ async function fire (i: number, scheduled: number, template: RequestTemplate): P
 }
 
 let next = 0
-const t0 = performance.now() + 20
+const t0 = performance.now() + 50
 const measureStart = t0 + warmupCount * interval
 
 function tick (): void {
@@ -95,9 +95,24 @@ function tick (): void {
     void fire(next, scheduled, template)
     next++
   }
-  if (next < total) setTimeout(tick, Math.max(1, Math.floor(t0 + next * interval - performance.now())))
 }
-setTimeout(tick, 20)
+
+// Node's timers tick once a millisecond at best, which would send requests in clumps of two or
+// three at 2000 req/s. A pacer thread sleeps (Atomics.wait, sub-millisecond, no CPU) until each
+// scheduled time and wakes the main thread, which sends every request that is due.
+const PACER = `
+const { workerData, parentPort } = require('node:worker_threads')
+const { t0, interval, total } = workerData
+const cell = new Int32Array(new SharedArrayBuffer(4))
+const now = () => performance.timeOrigin + performance.now()
+for (let i = 0; i < total; i++) {
+  const wait = t0 + i * interval - now()
+  if (wait > 0.02) Atomics.wait(cell, 0, 0, wait)
+  parentPort.postMessage(i)
+}`
+const pacer = new Worker(PACER, { eval: true, workerData: { t0: performance.timeOrigin + t0, interval, total } })
+pacer.on('message', tick)
+pacer.on('error', (err) => { process.stderr.write(`pacer failed: ${String(err)}\n`) })
 
 const rssTimer = spec.rssPid === undefined
   ? undefined
@@ -121,6 +136,7 @@ function finish (now: number): void {
   end = snapshot(watch)
   clearTimeout(deadline)
   if (rssTimer) clearInterval(rssTimer)
+  void pacer.terminate()
   const seconds = (now - measureStart) / 1000
   const done = completed
   const result: LoadResult = {
@@ -132,8 +148,14 @@ function finish (now: number): void {
     // unfinished requests (deadline) have no latency: leave their zero slots out
     latency: summarize(done === measured ? latencies : latencies.filter((v) => v > 0)),
     issueLag: summarize(done === measured ? issueLags : issueLags.filter((_, i) => (latencies[i] ?? 0) > 0)),
+    fromIssue: summarize(Float64Array.from(latencies, (v, i) => v - (issueLags[i] ?? 0)).filter((_, i) => (latencies[i] ?? 0) > 0)),
     usage: usageBetween(start ?? end, end),
     ...(rss.length > 0 ? { rss } : {})
+  }
+  if (process.env.BENCH_DUMP_SLOW) {
+    const slow: string[] = []
+    for (let i = 0; i < measured; i++) if ((latencies[i] ?? 0) > 5) slow.push(`${((i * interval) / 1000).toFixed(3)} ${(latencies[i] ?? 0).toFixed(1)} ${(issueLags[i] ?? 0).toFixed(1)}`)
+    writeFileSync(process.env.BENCH_DUMP_SLOW, slow.join('\n') + '\n')
   }
   process.stdout.write(JSON.stringify(result) + '\n', () => {
     void pool.destroy().finally(() => process.exit(0))

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg, tmpdir } from 'node:os'
+import { cpus, loadavg, setPriority, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { request } from 'undici'
@@ -306,6 +306,8 @@ async function main (): Promise<void> {
   mkdirSync(join(root, 'bench', 'results'), { recursive: true })
   const pinned = canPin && cpus().length >= 2
   if (pinned) pinSelf(LOAD_CORE)
+  // the orchestrator only reads logs and /proc: it must never delay the load or the fake upstream
+  try { setPriority(10) } catch { /* not allowed: fine */ }
   const perRep = 9 * (settings.warmupSeconds + settings.durationSeconds + 1)
   log(`${settings.repeat} repetitions x 9 phases (~${perRep} s each) + ${settings.sustainSeconds} s sustained: about ${Math.ceil((settings.repeat * perRep + settings.sustainSeconds + 30) / 60)} min. ` +
     `${pinned ? `service pinned to core ${SERVICE_CORE}, load and fake upstream to core ${LOAD_CORE}` : 'NOT pinned (taskset or a second core missing): figures are less stable'}. load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
@@ -354,7 +356,7 @@ async function main (): Promise<void> {
   })
   const serviceOrigin = `http://127.0.0.1:${port}`
   const service = start(process.execPath, [...settings.serviceArgs, '--import', pathToFileURL(join(root, 'bench', 'eld-probe.mjs')).href, serverJs], { cwd: root, core: SERVICE_CORE, env: serviceEnv })
-  scanner = new LogScanner(service.child, [PASSWORD, fx.secret, String(fx.loginBody.session_token), 'eyJhbGciOiJSUzI1NiIs'])
+  scanner = new LogScanner(service.child, [PASSWORD, fx.secret, String(fx.loginBody.session_token), 'eyJhbGciOiJSUzI1NiIs'], env.BENCH_SERVICE_LOG)
   await waitHealthy(serviceOrigin, service)
   log(`service up at ${serviceOrigin} (pid ${service.pid}), fake upstream ${backend.origin}, direct ${direct.origin}`)
 
