@@ -34,7 +34,7 @@ const settings = {
   /** a phase with more foreign CPU than this (in cores) is measured again, at most maxRetries times per run */
   noisyCores: int('BENCH_NOISY_CORES', 0.25, 0),
   maxRetries: int('BENCH_MAX_RETRIES', 4, 0),
-  build: env.BENCH_SKIP_BUILD !== '1',
+  build: env.BENCH_SKIP_BUILD !== '1' && env.BENCH_SERVICE_DIST === undefined,
   /** comma-separated substrings: only phases whose name contains one of them (debugging) */
   phases: (env.BENCH_PHASES ?? '').split(',').map((p) => p.trim()).filter(Boolean),
   /** extra node arguments for the service, e.g. "--cpu-prof --cpu-prof-dir=bench/results/prof" */
@@ -317,7 +317,8 @@ async function main (): Promise<void> {
     const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' })
     if (tsc.status !== 0) throw new Error('the build failed; fix it or run with BENCH_SKIP_BUILD=1 against an existing dist/')
   }
-  const serverJs = join(root, 'dist', 'src', 'server.js')
+  // BENCH_SERVICE_DIST: another build to measure (e.g. an older commit's dist/), compared in the same conditions
+  const serverJs = join(env.BENCH_SERVICE_DIST ?? join(root, 'dist'), 'src', 'server.js')
   if (!existsSync(serverJs)) throw new Error(`${serverJs} is missing: run npm run build`)
 
   log('capturing the fake upstream\'s answers from the embedded emulator')
