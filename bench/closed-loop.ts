@@ -21,6 +21,12 @@ interface Measured { requests: number; seconds: number; errors: number; errorKin
 
 const requests = spec.requests.map((r) => ({ method: r.method, path: r.path, headers: r.headers, ...(r.body !== undefined ? { body: r.body } : {}) }))
 
+// autocannon walks the requests array on each connection from the start, so concurrent requests
+// would mostly be the same one. With spec.distinct, one shared counter hands out the next template
+// instead, so no two requests in flight are alike (costs the generator a re-encode per request).
+let next = 0
+const distinct = [{ setupRequest: () => requests[next++ % requests.length] as autocannon.Request }]
+
 function autocannonRun (seconds: number, onResponse?: (status: number, ms: number) => void): Promise<autocannon.Result> {
   return new Promise((resolve, reject) => {
     const instance = autocannon({
@@ -29,7 +35,7 @@ function autocannonRun (seconds: number, onResponse?: (status: number, ms: numbe
       pipelining: 1,
       duration: seconds,
       timeout: 10,
-      requests
+      requests: spec.distinct ? distinct : requests
     }, (err, result) => { if (err) reject(err); else resolve(result) })
     if (onResponse) instance.on('response', (_client, statusCode, _bytes, responseTime) => onResponse(statusCode, responseTime))
   })

@@ -25,6 +25,8 @@ export interface LoadSpec {
   rssPid?: number
   /** expected status per path; anything else counts as an error */
   expectStatus: number
+  /** closed loop: no two requests in flight use the same template (default: each connection cycles the list) */
+  distinct?: boolean
   /** closed loop only: the generator (default autocannon) */
   tool?: 'autocannon' | 'wrk'
 }

@@ -233,6 +233,8 @@ interface Phase {
   durationSeconds?: number
   warmupSeconds?: number
   rssPid?: number
+  /** no two requests in flight alike (different sessions must not be coalesced) */
+  distinct?: boolean
 }
 
 interface Context { pids: Record<string, number>; serviceOrigin: string; backendOrigin: string; directOrigin: string; fx: Fixture }
@@ -246,7 +248,7 @@ async function runLoad (phase: Phase, ctx: Context, requests: RequestTemplate[])
     requests,
     watch: { ...ctx.pids, orchestrator: process.pid },
     expectStatus: 200,
-    ...(phase.kind === 'closed' ? { tool: settings.closedLoop } : {}),
+    ...(phase.kind === 'closed' ? { tool: settings.closedLoop, distinct: phase.distinct === true } : {}),
     ...(phase.rate !== undefined ? { rate: phase.rate } : {}),
     ...(phase.rssPid !== undefined ? { rssPid: phase.rssPid } : {})
   }
@@ -379,7 +381,7 @@ async function main (): Promise<void> {
     { name: 'upstream login', kind: 'closed', sut: 'upstream', origin: direct.origin, requests: async () => upstreamLogin(fx) },
     { name: 'service login', kind: 'closed', sut: 'service', origin: serviceOrigin, requests: async () => serviceLogin(fx) },
     { name: 'upstream session', kind: 'closed', sut: 'upstream', origin: direct.origin, requests: async () => upstreamSession(fx) },
-    { name: 'service session', kind: 'closed', sut: 'service', origin: serviceOrigin, requests: async () => serviceSessions() },
+    { name: 'service session', kind: 'closed', sut: 'service', origin: serviceOrigin, distinct: true, requests: async () => serviceSessions() },
     ...(verifyAvailable ? [{ name: 'service verify', kind: 'closed', sut: 'service', origin: serviceOrigin, requests: async () => serviceGet('/auth/verify', await fresh()) } satisfies Phase] : []),
     { name: `upstream login @${rate}`, kind: 'open', sut: 'upstream', origin: direct.origin, rate, requests: async () => upstreamLogin(fx) },
     { name: `service login @${rate}`, kind: 'open', sut: 'service', origin: serviceOrigin, rate, requests: async () => serviceLogin(fx) },
