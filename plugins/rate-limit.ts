@@ -62,10 +62,12 @@ export default fp(async function rateLimits (app: FastifyInstance, { config }: {
     timeWindow: MINUTE,
     keyGenerator: (request) => `auth:${clientKey(request)}`
   })
+  // the identifier is hashed once per request, in preValidation, and read back by the key generator
+  const identifiers = new WeakMap<FastifyRequest, string>()
   const identifierLimit = app.createRateLimit({
     max: config.rateLimit.identifierPerHour,
     timeWindow: HOUR,
-    keyGenerator: (request) => `identifier:${identifierOf(request.body) ?? ''}`
+    keyGenerator: (request) => `identifier:${identifiers.get(request) ?? ''}`
   })
 
   const enforce = async (limit: LimitName, check: ReturnType<FastifyInstance['createRateLimit']>, request: FastifyRequest) => {
@@ -83,7 +85,10 @@ export default fp(async function rateLimits (app: FastifyInstance, { config }: {
     if (!route.config?.endpoint?.authLimited) return
     route.onRequest = [...toArray(route.onRequest), async (request: FastifyRequest) => enforce('auth', authLimit, request)]
     route.preValidation = [...toArray(route.preValidation), async (request: FastifyRequest) => {
-      if (identifierOf(request.body) !== undefined) await enforce('identifier', identifierLimit, request)
+      const identifier = identifierOf(request.body)
+      if (identifier === undefined) return
+      identifiers.set(request, identifier)
+      await enforce('identifier', identifierLimit, request)
     }]
   })
 }, { name: 'rate-limit', fastify: '5.x', dependencies: ['observability'] })

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import type { EmulatorContext, OutboxMessage } from './context.js'
 import { fail } from './errors.js'
+import { optString, type Body } from './fields.js'
 import { iso } from './render.js'
 import { opaqueToken } from './keys.js'
 import { keepLast, LIMITS, type ResetToken } from './store.js'
@@ -19,15 +20,25 @@ export interface ResetStart {
   email: string
   subject_id?: string
   organization_id?: string
-  code_challenge?: string
-  redirect_url?: string
   minutes: number
 }
 
-/** Issues a reset token and "sends" the email: it lands in the outbox with its link. */
-export function startReset(ctx: EmulatorContext, input: ResetStart): ResetToken {
-  const { redirect_url, minutes, ...rest } = input
-  const reset: ResetToken = { ...rest, token: opaqueToken(), expires_at: ctx.clock.now() + minutes * 60_000, used: false }
+/**
+ * Issues a reset token and "sends" the email: it lands in the outbox with its link. The PKCE
+ * challenge (`pkce_code_challenge` for discovery, `code_challenge` otherwise) and the redirect URL
+ * come from the request body.
+ */
+export function startReset(ctx: EmulatorContext, body: Body, input: ResetStart): ResetToken {
+  const { minutes, ...rest } = input
+  const challenge = optString(body, input.vertical === 'discovery' ? 'pkce_code_challenge' : 'code_challenge')
+  const redirect_url = optString(body, 'reset_password_redirect_url')
+  const reset: ResetToken = {
+    ...rest,
+    ...(challenge !== undefined ? { code_challenge: challenge } : {}),
+    token: opaqueToken(),
+    expires_at: ctx.clock.now() + minutes * 60_000,
+    used: false,
+  }
   ctx.store.addResetToken(reset)
   const base = redirect_url ?? DEFAULT_REDIRECT_URL
   const query = new URLSearchParams({ stytch_token_type: TOKEN_TYPE[input.vertical], token: reset.token })

@@ -57,6 +57,16 @@ async function startServer (t: Test, fake: FakeUpstream, env: Record<string, str
   return { child, port, logs: () => lines, exited }
 }
 
+/** A browser call that the fake Stytch holds: a strength check (no rate limit, no cookie). */
+function slowCall (client: Client) {
+  return client.request({
+    method: 'POST',
+    path: '/auth/b2b/passwords/strength_check',
+    headers: { 'content-type': 'application/json', 'x-csrf': '1' },
+    body: JSON.stringify({ password: 'a-long-enough-password-123' })
+  })
+}
+
 function rawSocket (port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1', () => resolve(socket))
@@ -106,12 +116,7 @@ t.test('SIGTERM: the in-flight request finishes, readiness turns 503, idle keep-
   // The slow in-flight request.
   const busy = new Client(origin)
   t.teardown(() => busy.destroy())
-  const inFlight = busy.request({
-    method: 'POST',
-    path: '/auth/b2b/passwords/strength_check',
-    headers: { 'content-type': 'application/json', 'x-csrf': '1' },
-    body: JSON.stringify({ password: 'a-long-enough-password-123' })
-  })
+  const inFlight = slowCall(busy)
   const strengthChecks = () => fake.requests.filter((r) => r.url === '/v1/b2b/passwords/strength_check').length
   t.ok(await until(() => strengthChecks() === 1, 5_000), 'the slow request reached the upstream')
 
@@ -173,12 +178,7 @@ t.test('SIGTERM while Stytch hangs: the deadline cuts what is left and the exit 
   const server = await startServer(t, fake, { SHUTDOWN_TIMEOUT_MS: String(shutdownMs), UPSTREAM_TIMEOUT_MS: '30000' })
   const busy = new Client(`http://127.0.0.1:${server.port}`)
   t.teardown(() => busy.destroy())
-  const inFlight = busy.request({
-    method: 'POST',
-    path: '/auth/b2b/passwords/strength_check',
-    headers: { 'content-type': 'application/json', 'x-csrf': '1' },
-    body: JSON.stringify({ password: 'a-long-enough-password-123' })
-  }).then((res) => res.statusCode, (err: Error) => err.name)
+  const inFlight = slowCall(busy).then((res) => res.statusCode, (err: Error) => err.name)
   t.ok(await until(() => fake.requests.length === 1, 5_000), 'the request is waiting on Stytch')
   const signalledAt = Date.now()
   server.child.kill('SIGTERM')

@@ -74,16 +74,12 @@ export const b2bPasswordRoutes: EmulatorRoute[] = [
     const { org, member } = memberOf(ctx, body)
     const minutes = resetMinutes(body)
     if (!member) return errors.memberNotFound()
-    const challenge = optString(body, 'code_challenge')
-    const redirect = optString(body, 'reset_password_redirect_url')
-    startReset(ctx, {
+    startReset(ctx, body, {
       vertical: 'b2b',
       email: member.email_address,
       subject_id: member.member_id,
       organization_id: org.organization_id,
       minutes,
-      ...(challenge !== undefined ? { code_challenge: challenge } : {}),
-      ...(redirect !== undefined ? { redirect_url: redirect } : {}),
     })
     return { member_id: member.member_id, member_email_id: member.member_email_id, member: memberJson(member) }
   }),
@@ -161,14 +157,10 @@ export const b2bPasswordRoutes: EmulatorRoute[] = [
     const email = normalizeEmail(reqString(body, 'email_address'))
     const minutes = resetMinutes(body)
     if (ctx.store.membersByEmail(email).length === 0) return errors.memberNotFound()
-    const challenge = optString(body, 'pkce_code_challenge')
-    const redirect = optString(body, 'reset_password_redirect_url')
-    startReset(ctx, {
+    startReset(ctx, body, {
       vertical: 'discovery',
       email,
       minutes,
-      ...(challenge !== undefined ? { code_challenge: challenge } : {}),
-      ...(redirect !== undefined ? { redirect_url: redirect } : {}),
     })
     return {}
   }),

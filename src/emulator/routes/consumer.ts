@@ -81,15 +81,11 @@ export const consumerRoutes: EmulatorRoute[] = [
     const email = reqString(body, 'email')
     const minutes = resetMinutes(body)
     const user = userOrFail(ctx, email)
-    const challenge = optString(body, 'code_challenge')
-    const redirect = optString(body, 'reset_password_redirect_url')
-    startReset(ctx, {
+    startReset(ctx, body, {
       vertical: 'consumer',
       email: user.email,
       subject_id: user.user_id,
       minutes,
-      ...(challenge !== undefined ? { code_challenge: challenge } : {}),
-      ...(redirect !== undefined ? { redirect_url: redirect } : {}),
     })
     return { user_id: user.user_id, email_id: user.email_id }
   }),
