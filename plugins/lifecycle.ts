@@ -25,18 +25,21 @@ export default fp(async function lifecycle (app: FastifyInstance) {
   })
   app.addHook('preClose', async () => { draining = true })
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (!draining) return
+  // Plain callbacks: they run on every request and almost always do nothing.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!draining) return done()
     reply.header('connection', 'close')
-    if (!request.routeOptions.config?.servedWhileDraining) throw errors.shuttingDown()
+    done(request.routeOptions.config?.servedWhileDraining ? undefined : errors.shuttingDown())
   })
 
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (draining) reply.header('connection', 'close')
+    done(null, payload)
   })
 
   // A socket whose last request just finished is idle now: close it rather than wait.
-  app.addHook('onResponse', async () => {
+  app.addHook('onResponse', (_request, _reply, done) => {
     if (draining) setImmediate(() => app.server.closeIdleConnections())
+    done()
   })
 }, { name: 'lifecycle', fastify: '5.x' })

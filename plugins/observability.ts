@@ -48,7 +48,8 @@ export default fp(async function observability (app: FastifyInstance) {
   const metrics = createMetrics()
   app.decorate('metrics', metrics)
 
-  app.addHook('onResponse', async (request, reply) => {
+  // a plain callback, not an async hook: no promise per request
+  app.addHook('onResponse', (request, reply, done) => {
     const labels = {
       route: request.routeOptions.url ?? UNMATCHED_ROUTE,
       method: request.method,
@@ -56,6 +57,7 @@ export default fp(async function observability (app: FastifyInstance) {
     }
     metrics.httpRequests.inc(labels)
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000)
+    done()
   })
 
   // The Stytch client is decorated by a later plugin: subscribe once everything is registered.

@@ -15,7 +15,7 @@ import type { Metrics } from './observability.js'
 //   identifier  RATE_LIMIT_IDENTIFIER_PER_HOUR per lower-cased trimmed email + organization, on the
 //               same rows when the body carries an email; counted on the parsed body, before
 //               validation and before the upstream call
-// Client IP is request.ip: X-Forwarded-For only counts when TRUST_PROXY names the peer.
+// Client IP is request.clientIp (plugins/security.ts): X-Forwarded-For only counts when TRUST_PROXY names the peer.
 // Counters live in Redis when REDIS_URL is set (replicas share one budget), else in memory. When
 // Redis fails the decision is taken in memory (per-replica limits, never no limits), with a
 // warning in the logs and rate_limit_redis_failures_total counted.
@@ -76,8 +76,10 @@ export default fp(async function rateLimits (app: FastifyInstance, { config }: {
   }
 
   // Unknown URLs are no route, so the plugin's route hook never sees them: scanning still pays.
-  app.addHook('onRequest', async (request) => {
-    if (request.is404) await enforce('global', globalLimit, request)
+  // A plain callback: on every other request it does nothing, without a promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!request.is404) return done()
+    enforce('global', globalLimit, request).then(() => done(), done)
   })
 
   // Registered after the plugin's own onRoute hook, so the global limit runs first.
@@ -91,16 +93,19 @@ export default fp(async function rateLimits (app: FastifyInstance, { config }: {
       await enforce('identifier', identifierLimit, request)
     }]
   })
-}, { name: 'rate-limit', fastify: '5.x', dependencies: ['observability'] })
+}, { name: 'rate-limit', fastify: '5.x', dependencies: ['observability', 'security'] })
 
 function toArray<T> (value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value]
 }
 
-/** request.ip (X-Forwarded-For only from trusted proxies); IPv6 clients grouped by /64. */
+/** request.clientIp (X-Forwarded-For only from trusted proxies); IPv6 clients grouped by /64. */
 function clientKey (request: FastifyRequest): string {
-  return normalizeIP(request.ip)
+  const ip = request.clientIp
+  // an IPv4 address is its own key; normalizeIP would test it against the IPv6 grammar first
+  return IPV4.test(ip) ? ip : normalizeIP(ip)
 }
+const IPV4 = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/
 
 /**
  * The account a body is about: lower-cased trimmed email (+ organization for B2B), hashed so

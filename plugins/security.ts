@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import helmet, { type HelmetOptions } from 'helmet'
 import type { Config } from '../src/config.js'
-import { errors } from '../src/errors.js'
+import { type BffError, errors } from '../src/errors.js'
 
 // Everything a browser request must pass before its body is even parsed (SPEC section 5, in
 // this order: Origin, Sec-Fetch-Site, CSRF header, content type, body size, body schema), plus
@@ -14,8 +14,18 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** POST without a body allowed (logout) */
     emptyBodyAllowed?: boolean
-    /** skip the Origin/CSRF guard (forward-auth: the gateway decides) */
-    skipCsrf?: boolean
+    /**
+     * answers the gateway, not a browser (forward auth): no Origin/CSRF guard (the gateway
+     * decides), no CORS and none of helmet's browser headers (the gateway drops them)
+     */
+    forwardAuth?: boolean
+  }
+  interface FastifyRequest {
+    /**
+     * The client's address, resolved once per request: X-Forwarded-For counts only when
+     * TRUST_PROXY names the peer. Fastify's request.ip re-parses the header on every read.
+     */
+    clientIp: string
   }
 }
 
@@ -40,15 +50,26 @@ export default fp(async function security (app: FastifyInstance, { config }: { c
     contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:'], frameAncestors: ["'none'"], formAction: ["'self'"] } },
     crossOriginResourcePolicy: { policy: 'same-origin' }
   })
+  // SPEC section 4: every answer under the prefix
+  const noStore = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
+  const prefixHeaders = { ...securityHeaders, ...noStore }
+  const forwardAuthHeaders = noStore
+
+  app.decorateRequest('clientIp', '')
+  // forward-auth routes skip @fastify/cors (its per-route switch), so no hook below sees them
+  app.addHook('onRoute', (route) => {
+    if (route.config?.forwardAuth) route.config = { ...route.config, cors: false } as typeof route.config
+  })
 
   // Registered before CORS so that preflights answered by @fastify/cors carry them too.
   app.addHook('onRequest', (request, reply, done) => {
-    reply.headers(securityHeaders)
-    reply.header('x-request-id', request.id)
-    if (underPrefix(request.url)) {
-      reply.header('cache-control', 'no-store')
-      reply.header('x-content-type-options', 'nosniff')
+    request.clientIp = request.ip
+    if (request.routeOptions.config?.forwardAuth) {
+      reply.headers(forwardAuthHeaders)
+    } else {
+      reply.headers(underPrefix(request.url) ? prefixHeaders : securityHeaders)
     }
+    reply.header('x-request-id', request.id)
     done()
   })
 
@@ -62,20 +83,25 @@ export default fp(async function security (app: FastifyInstance, { config }: { c
     strictPreflight: false
   })
 
-  app.addHook('onRequest', async (request) => {
-    if (!underPrefix(request.url) || request.routeOptions.config?.skipCsrf) return
+  const refusal = (request: FastifyRequest): BffError | undefined => {
+    if (!underPrefix(request.url)) return undefined
+    const route = request.routeOptions.config
+    if (route?.forwardAuth) return undefined
     const origin = request.headers.origin
-    if (origin !== undefined && !originAllowed(request, origin)) throw errors.originNotAllowed()
-    if (request.headers['sec-fetch-site'] === 'cross-site' && origin === undefined) throw errors.csrfFailed('Cross-site request refused')
-    if (request.method !== 'POST') return
-    if (request.headers[csrfHeader] !== '1') throw errors.csrfFailed(`Missing ${config.csrfHeader}: 1 header`)
+    if (origin !== undefined && !originAllowed(request, origin)) return errors.originNotAllowed()
+    if (request.headers['sec-fetch-site'] === 'cross-site' && origin === undefined) return errors.csrfFailed('Cross-site request refused')
+    if (request.method !== 'POST') return undefined
+    if (request.headers[csrfHeader] !== '1') return errors.csrfFailed(`Missing ${config.csrfHeader}: 1 header`)
     const contentType = request.headers['content-type']
     if (contentType === undefined) {
       const length = request.headers['content-length']
       const empty = (length === undefined || length === '0') && request.headers['transfer-encoding'] === undefined
-      if (!(empty && request.routeOptions.config?.emptyBodyAllowed)) throw errors.unsupportedMediaType()
+      if (!(empty && route?.emptyBodyAllowed)) return errors.unsupportedMediaType()
     }
-  })
+    return undefined
+  }
+  // a plain callback, not an async hook: no promise per request
+  app.addHook('onRequest', (request, _reply, done) => { done(refusal(request)) })
 
   // JSON only: every other content type is a 415 (Fastify's text/plain parser removed).
   // Prototype poisoning (__proto__, constructor.prototype) is refused by the parser with a 400.

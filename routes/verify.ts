@@ -78,13 +78,13 @@ export default async function verifyRoutes (app: FastifyInstance) {
     return verifyOrRefresh(reply, cookies)
   }
 
-  app.get('/verify', { config: { skipCsrf: true } }, verify)
+  app.get('/verify', { config: { forwardAuth: true } }, verify)
   // Envoy's ext_authz (HTTP) keeps the original method and appends the original path to its
   // path_prefix: /auth/verify/api/orders. Its check requests carry no body.
   app.route({
     method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     url: '/verify/*',
-    config: { skipCsrf: true, emptyBodyAllowed: true },
+    config: { forwardAuth: true, emptyBodyAllowed: true },
     handler: verify
   })
 }

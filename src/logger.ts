@@ -3,23 +3,19 @@ import { destination, stdSerializers } from 'pino'
 import type { Config } from './config.js'
 
 // pino options: JSON logs, request lines without query strings, and redaction of anything that
-// could carry a password, token, cookie or the Stytch secret, in three layers:
+// could carry a password, token, cookie or the Stytch secret, in two layers:
 //   1. keys: any key that names a secret (password, *token*, cookie, authorization, secret, jwt,
 //      verifier, codes) is replaced at any depth of a logged object, errors included;
-//   2. pino's own redact paths for the request/response headers (defence in depth);
-//   3. the final line: the Stytch secret, its Basic credentials and anything shaped like a JWT
+//   2. the final line: the Stytch secret, its Basic credentials and anything shaped like a JWT
 //      are replaced wherever they appear, messages and error stacks included.
-// Request and response bodies are never logged.
+// Request and response bodies and headers are never logged: the req/res serializers keep only
+// method, path, id, client IP and status. (pino's redact paths are not used: layer 1 runs before
+// them on every key they could name, and they cost about 3% of a request.)
 
 export const CENSOR = '[REDACTED]'
 
 /** keys whose value is never written, at any depth */
 export const SENSITIVE_KEY = /pass(word|wd)?|token|secret|cookie|authori[sz]ation|jwt|verifier|challenge|recovery_code|^code$|^otp|^totp/i
-
-export const REDACT_PATHS = [
-  'req.headers.cookie', 'req.headers.authorization', 'res.headers["set-cookie"]',
-  'password', 'new_password', 'existing_password', 'session_token', 'session_jwt', 'intermediate_session_token'
-]
 
 const JWT = /eyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*/g
 const MAX_DEPTH = 8
@@ -28,15 +24,15 @@ export function loggerOptions (config: Config): NonNullable<Exclude<FastifyServe
   const scrubLine = lineScrubber(config)
   return {
     level: config.logLevel,
-    redact: { paths: REDACT_PATHS, censor: CENSOR },
     formatters: { log: (object) => scrub(object, 0) as Record<string, unknown> },
     hooks: { streamWrite: scrubLine },
     serializers: {
-      req: (req: { method: string; url: string; id: string; ip?: string }) => ({
+      // clientIp: resolved once per request (plugins/security.ts); ip for anything else
+      req: (req: { method: string; url: string; id: string; ip?: string; clientIp?: string }) => ({
         method: req.method,
         url: pathOnly(req.url),
         id: req.id,
-        ip: req.ip
+        ip: req.clientIp || req.ip
       }),
       // spread: pino's serialized error is not a plain object, and its own fields may hold anything
       err: (err: Error) => scrub({ ...stdSerializers.err(err) }, 0) as ReturnType<typeof stdSerializers.err>

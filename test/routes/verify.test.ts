@@ -65,6 +65,23 @@ t.test('verify skips the CSRF guard: a gateway forwards the browser\'s Origin an
   t.equal(res.statusCode, 200)
 })
 
+t.test('verify answers the gateway, not a browser: request id, no-store and nosniff, no CORS or helmet headers', async (t) => {
+  const allowedOrigin = 'https://app.example.com'
+  const { browser } = await loggedIn(t, { ALLOWED_ORIGINS: allowedOrigin })
+  const res = await browser.get('/auth/verify', { origin: allowedOrigin, 'x-request-id': 'gw-123' })
+  t.equal(res.statusCode, 200)
+  t.equal(res.headers['x-request-id'], 'gw-123')
+  t.equal(res.headers['cache-control'], 'no-store')
+  t.equal(res.headers['x-content-type-options'], 'nosniff')
+  for (const name of ['access-control-allow-origin', 'access-control-allow-credentials', 'vary', 'content-security-policy', 'strict-transport-security', 'cross-origin-resource-policy']) {
+    t.equal(res.headers[name], undefined, `no ${name}`)
+  }
+  // the browser's own routes keep them
+  const session = await browser.get('/auth/session', { origin: allowedOrigin })
+  t.equal(session.headers['access-control-allow-origin'], allowedOrigin)
+  t.match(session.headers['content-security-policy'], /default-src 'self'/)
+})
+
 t.test('a JWT older than JWT_MAX_AGE_SECONDS is refreshed once with the opaque token; the new JWT is then local', async (t) => {
   const { browser, emulator, session } = await loggedIn(t, {}, -120_000)
   const stale = browser.cookies.get(JWT)
