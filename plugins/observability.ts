@@ -32,10 +32,25 @@ export function createMetrics (): Metrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry })
   const registers = [registry]
+  const httpDuration = new Histogram({ name: 'http_request_duration_seconds', help: 'Time to answer an HTTP request', labelNames: ['route', 'method', 'status'], buckets: SECONDS, registers })
+  // Counted from the histogram when scraped: the histogram already counts every request, and a
+  // second label lookup per request cost about 1% of a verify.
+  const httpRequests = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered, by route pattern, method and status',
+    labelNames: ['route', 'method', 'status'],
+    registers,
+    async collect () {
+      this.reset()
+      for (const { metricName, labels, value } of (await httpDuration.get()).values) {
+        if (metricName === 'http_request_duration_seconds_count') this.inc(labels as Record<'route' | 'method' | 'status', string>, value)
+      }
+    }
+  })
   return {
     registry,
-    httpRequests: new Counter({ name: 'http_requests_total', help: 'HTTP requests answered, by route pattern, method and status', labelNames: ['route', 'method', 'status'], registers }),
-    httpDuration: new Histogram({ name: 'http_request_duration_seconds', help: 'Time to answer an HTTP request', labelNames: ['route', 'method', 'status'], buckets: SECONDS, registers }),
+    httpRequests,
+    httpDuration,
     upstreamRequests: new Counter({ name: 'stytch_upstream_requests_total', help: 'Calls to Stytch, by Stytch path and HTTP status (or BFF error type when no usable answer came)', labelNames: ['endpoint', 'status'], registers }),
     upstreamDuration: new Histogram({ name: 'stytch_upstream_duration_seconds', help: 'Duration of calls to Stytch', labelNames: ['endpoint', 'status'], buckets: SECONDS, registers }),
     rateLimited: new Counter({ name: 'rate_limited_total', help: 'Requests refused with 429, by limit (global, auth, identifier)', labelNames: ['limit'], registers }),
@@ -55,8 +70,7 @@ export default fp(async function observability (app: FastifyInstance) {
       method: request.method,
       status: String(reply.statusCode)
     }
-    metrics.httpRequests.inc(labels)
-    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000)
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000) // also http_requests_total
     done()
   })
 

@@ -47,19 +47,33 @@ export function pathOnly (url: string | undefined): string {
   return end === -1 ? url : url.slice(0, end)
 }
 
-/** A copy of plain objects and arrays with every sensitive key censored; other values as they are. */
+/**
+ * Plain objects and arrays with every sensitive key censored, copied only where something
+ * changes (a request line, with nothing to censor, is passed through without a copy); other
+ * values as they are.
+ */
 export function scrub (value: unknown, depth: number): unknown {
   if (value === null || typeof value !== 'object') return value
-  if (Array.isArray(value)) return depth >= MAX_DEPTH ? '[…]' : value.map((v) => scrub(v, depth + 1))
+  if (Array.isArray(value)) {
+    if (depth >= MAX_DEPTH) return '[…]'
+    let copy: unknown[] | undefined
+    for (let i = 0; i < value.length; i++) {
+      const next = scrub(value[i], depth + 1)
+      if (next !== value[i]) (copy ??= value.slice())[i] = next
+    }
+    return copy ?? value
+  }
   const proto = Object.getPrototypeOf(value)
   // Class instances (the request, the reply) are left to their serializers.
   if (proto !== Object.prototype && proto !== null) return value
   if (depth >= MAX_DEPTH) return '[…]'
-  const copy: Record<string, unknown> = {}
-  for (const [key, v] of Object.entries(value)) {
-    copy[key] = SENSITIVE_KEY.test(key) && v !== undefined && v !== null ? CENSOR : scrub(v, depth + 1)
+  let copy: Record<string, unknown> | undefined
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key]
+    const next = SENSITIVE_KEY.test(key) && v !== undefined && v !== null ? CENSOR : scrub(v, depth + 1)
+    if (next !== v) (copy ??= { ...value })[key] = next
   }
-  return copy
+  return copy ?? value
 }
 
 /** Last line of defence on the serialized line: the secret, the Basic credentials, any JWT. */

@@ -128,6 +128,18 @@ t.test('the cache re-checks JWT_MAX_AGE_SECONDS and exp on every hit', async (t)
   t.equal(v300.cached(shortLived), undefined, 'expired before its max age: gone at exp')
 })
 
+t.test('a cached token is matched whole: the same signature under another payload is not trusted', async (t) => {
+  const { verifier, key, clock } = await setup()
+  const token = await sign(key, claims(clock.now))
+  t.ok(await verifier.verify(token))
+  const [header, , signature] = token.split('.')
+  const payload = Buffer.from(JSON.stringify(claims(clock.now, { sub: 'member-attacker' }))).toString('base64url')
+  const grafted = `${header}.${payload}.${signature}`
+  t.equal(verifier.cached(grafted), undefined, 'no cache hit')
+  t.equal(await verifier.verify(grafted), undefined, 'and no local verification')
+  t.equal(verifier.cached(token)?.['x-stytch-member-id'], 'member-test-1', 'the genuine token is still cached')
+})
+
 t.test('JWT_MAX_AGE_SECONDS=0 never trusts a JWT locally', async (t) => {
   const { verifier, key, clock } = await setup({ maxAgeSeconds: 0 })
   t.equal(await verifier.verify(await sign(key, claims(clock.now))), undefined)
