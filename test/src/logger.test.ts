@@ -9,7 +9,7 @@ import { buildEmulator } from '../../src/emulator/app.js'
 import { CENSOR, loggerOptions } from '../../src/logger.js'
 import { ENDPOINTS } from '../../src/stytch/endpoints.js'
 import { startFakeUpstream } from '../fake-upstream.js'
-import { Browser, DEMO, setCookies } from '../helper.js'
+import { Browser, buildTestApp, DEMO, setCookies } from '../helper.js'
 
 // No password, token, cookie or secret ever reaches a log line (SPEC sections 4 and 5), checked
 // with canaries: every route of the endpoint table for both verticals plus session, verify and
@@ -316,4 +316,25 @@ t.test('request lines carry the path without its query string', async (t) => {
   const line = JSON.parse(lines[0] as string)
   t.same(line.req, { method: 'GET', url: '/auth/verify', id: 'req-1', ip: '192.0.2.1' })
   t.notMatch(lines[0], /q-secret-1/)
+})
+
+t.test('one request line per request, and lines logged during a request carry its request id', async (t) => {
+  const { app, logs } = await buildTestApp(t, { TRUST_PROXY: '127.0.0.1' })
+  // a forged session: Stytch refuses the revoke, which logout logs at warn during the request
+  const res = await app.inject({
+    method: 'POST',
+    url: '/auth/logout?next=/home',
+    headers: { 'x-csrf': '1', 'x-request-id': 'gw-logout-1', 'x-forwarded-for': '198.51.100.7', cookie: '__Host-stytch_session=forged-session-token-123' }
+  })
+  t.equal(res.statusCode, 204)
+  const lines = logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.reqId === 'gw-logout-1')
+  t.same(lines.map((l) => l.msg), ['session revoke failed; cookies expired anyway', 'request completed'])
+  t.match(lines[0], { level: 40, error_type: String })
+  t.same(lines[1]!.req, { method: 'POST', url: '/auth/logout', id: 'gw-logout-1', ip: '198.51.100.7' })
+  t.same(lines[1]!.res, { statusCode: 204 })
+  t.type(lines[1]!.responseTime, 'number')
+  t.notOk(logs.some((l) => l.includes('forged-session-token-123')), 'the cookie is never logged')
+  const plain = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-request-id': 'gw-health-1' } })
+  t.equal(plain.statusCode, 200)
+  t.same(logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.reqId === 'gw-health-1').map((l) => l.msg), ['request completed'])
 })
