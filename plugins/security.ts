@@ -117,14 +117,14 @@ export default fp(async function security (app: FastifyInstance, { config }: { c
 /**
  * request.ip, remembered per (peer, X-Forwarded-For) pair: proxy-addr parses every address of the
  * header with ipaddr.js on each read (about 3% of a verify), and a gateway sends the same pairs
- * again and again. Bounded: cleared when full.
+ * again and again. Bounded: cleared when full, and long headers (up to Node's 16 KB) are not kept.
  */
-function clientIpResolver (trustProxy: boolean, maxEntries = 10_000): (request: FastifyRequest) => string {
+function clientIpResolver (trustProxy: boolean, maxEntries = 10_000, maxHeaderLength = 256): (request: FastifyRequest) => string {
   if (!trustProxy) return (request) => request.ip // the peer's address, nothing to parse
   const known = new Map<string, string>()
   return (request) => {
     const forwarded = request.headers['x-forwarded-for']
-    if (forwarded === undefined) return request.ip
+    if (forwarded === undefined || forwarded.length > maxHeaderLength) return request.ip
     const key = `${request.raw.socket?.remoteAddress}\n${forwarded}`
     let ip = known.get(key)
     if (ip === undefined) {

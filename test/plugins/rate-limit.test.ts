@@ -121,6 +121,10 @@ t.test('TRUST_PROXY: X-Forwarded-For counts only from a trusted peer', async (t)
 
   const trusted = await buildTestApp(t, { RATE_LIMIT_GLOBAL_PER_MINUTE: '2', TRUST_PROXY: '127.0.0.1' })
   t.same(await spread(trusted.app, '127.0.0.1'), [401, 401, 401], 'from the trusted gateway: each forwarded client has its own budget')
+  const longChain = Array.from({ length: 30 }, (_, i) => `203.0.113.${i}`).join(', ')
+  const long = []
+  for (let i = 1; i <= 3; i++) long.push((await get(trusted.app, '/auth/session', '127.0.0.1', { 'x-forwarded-for': `${longChain}, 192.0.2.${10 + i}` })).statusCode)
+  t.same(long, [401, 401, 401], 'a long X-Forwarded-For chain: the address the gateway saw is the client')
   t.same(await spread(trusted.app, '10.9.9.9'), [401, 401, 429], 'from any other peer: the header is ignored')
 
   const cidr = await buildTestApp(t, { RATE_LIMIT_GLOBAL_PER_MINUTE: '2', TRUST_PROXY: '10.0.0.0/8' })
