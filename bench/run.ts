@@ -226,10 +226,11 @@ async function functionalCheck (serviceOrigin: string, backendOrigin: string, fx
 interface Phase {
   name: string
   kind: 'closed' | 'open'
-  sut: 'upstream' | 'service'
+  sut: 'upstream' | 'service' | 'peer'
   origin: string
   requests: () => Promise<RequestTemplate[]>
-  rate?: number
+  /** open loop: a fixed rate, or one computed from the records of the same repetition */
+  rate?: number | ((rep: number) => number)
   durationSeconds?: number
   warmupSeconds?: number
   rssPid?: number
@@ -239,7 +240,7 @@ interface Phase {
 
 interface Context { pids: Record<string, number>; serviceOrigin: string; backendOrigin: string; directOrigin: string; fx: Fixture }
 
-async function runLoad (phase: Phase, ctx: Context, requests: RequestTemplate[]): Promise<LoadResult> {
+async function runLoad (phase: Phase, ctx: Context, requests: RequestTemplate[], rate: number | undefined): Promise<LoadResult> {
   const spec: LoadSpec = {
     origin: phase.origin,
     connections: phase.kind === 'open' ? settings.openConnections : settings.connections,
@@ -249,7 +250,7 @@ async function runLoad (phase: Phase, ctx: Context, requests: RequestTemplate[])
     watch: { ...ctx.pids, orchestrator: process.pid },
     expectStatus: 200,
     ...(phase.kind === 'closed' ? { tool: settings.closedLoop, distinct: phase.distinct === true } : {}),
-    ...(phase.rate !== undefined ? { rate: phase.rate } : {}),
+    ...(rate !== undefined ? { rate } : {}),
     ...(phase.rssPid !== undefined ? { rssPid: phase.rssPid } : {})
   }
   const specPath = join(work, 'spec.json')
@@ -272,9 +273,10 @@ async function measure (phase: Phase, rep: number, ctx: Context): Promise<PhaseR
     const requests = await phase.requests()
     const before = await fakeStats(ctx.backendOrigin)
     const linesBefore = scanner?.counts()
-    const result = await runLoad(phase, ctx, requests)
-    const upstreamCalls = phase.sut === 'service' ? diffStats(before, await fakeStats(ctx.backendOrigin)) : {}
-    const sutName = phase.sut === 'service' ? 'service' : 'fakeDirect'
+    const rate = typeof phase.rate === 'function' ? phase.rate(rep) : phase.rate
+    const result = await runLoad(phase, ctx, requests, rate)
+    const upstreamCalls = phase.sut !== 'upstream' ? diffStats(before, await fakeStats(ctx.backendOrigin)) : {}
+    const sutName = phase.sut === 'upstream' ? 'fakeDirect' : phase.sut
     const sutCpu = result.usage.cpuUs[sutName]
     const record: PhaseRecord = {
       rep,
@@ -283,16 +285,17 @@ async function measure (phase: Phase, rep: number, ctx: Context): Promise<PhaseR
       kind: phase.kind,
       sut: phase.sut,
       result,
+      ...(rate !== undefined ? { rate } : {}),
       sutCpuUsPerRequest: sutCpu === undefined || result.requests === 0 ? undefined : sutCpu / result.requests,
       sutCoreBusy: sutCpu === undefined ? undefined : sutCpu / 1e6 / result.usage.seconds,
       loadCoreBusy: result.usage.coreBusy?.[LOAD_CORE],
       generatorCores: result.usage.cpuUs.generator === undefined ? undefined : result.usage.cpuUs.generator / 1e6 / result.usage.seconds,
       foreignCores: result.usage.foreignCores,
       upstreamCalls,
-      ...(linesBefore && scanner ? { logLines: scanner.counts().lines - linesBefore.lines } : {})
+      ...(linesBefore && scanner && phase.sut === 'service' ? { logLines: scanner.counts().lines - linesBefore.lines } : {})
     }
     const noisy = (record.foreignCores ?? 0) > settings.noisyCores
-    log(`${phase.name.padEnd(28)} rep ${rep}${attempt > 1 ? ` try ${attempt}` : ''}: ${Math.round(result.rps)} req/s, p50 ${result.latency.p50.toFixed(2)} ms, p99 ${result.latency.p99.toFixed(2)} ms` +
+    log(`${phase.name.padEnd(28)} rep ${rep}${attempt > 1 ? ` try ${attempt}` : ''}: ${rate !== undefined && typeof phase.rate === 'function' ? `at ${rate}/s: ` : ''}${Math.round(result.rps)} req/s, p50 ${result.latency.p50.toFixed(2)} ms, p99 ${result.latency.p99.toFixed(2)} ms` +
       `${record.sutCpuUsPerRequest !== undefined ? `, ${Math.round(record.sutCpuUsPerRequest)} µs CPU/req` : ''}, errors ${result.errors}` +
       `${record.foreignCores !== undefined ? `, foreign load ${(record.foreignCores * 100).toFixed(0)}% of a core` : ''}`)
     if (!noisy || retriesLeft <= 0) return { ...record, noisy }
@@ -310,8 +313,8 @@ async function main (): Promise<void> {
   if (pinned) pinSelf(LOAD_CORE)
   // the orchestrator only reads logs and /proc: it must never delay the load or the fake upstream
   try { setPriority(10) } catch { /* not allowed: fine */ }
-  const perRep = 9 * (settings.warmupSeconds + settings.durationSeconds + 1)
-  log(`${settings.repeat} repetitions x 9 phases (~${perRep} s each) + ${settings.sustainSeconds} s sustained: about ${Math.ceil((settings.repeat * perRep + settings.sustainSeconds + 30) / 60)} min. ` +
+  const perRep = 12 * (settings.warmupSeconds + settings.durationSeconds + 1)
+  log(`${settings.repeat} repetitions x 12 phases (~${perRep} s each) + ${settings.sustainSeconds} s sustained: about ${Math.ceil((settings.repeat * perRep + settings.sustainSeconds + 30) / 60)} min. ` +
     `${pinned ? `service pinned to core ${SERVICE_CORE}, load and fake upstream to core ${LOAD_CORE}` : 'NOT pinned (taskset or a second core missing): figures are less stable'}. load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`)
 
   if (settings.build) {
@@ -363,13 +366,25 @@ async function main (): Promise<void> {
   await waitHealthy(serviceOrigin, service)
   log(`service up at ${serviceOrigin} (pid ${service.pid}), fake upstream ${backend.origin}, direct ${direct.origin}`)
 
+  // The peer: a bare @fastify/http-proxy pass-through of the login, on the service's core, in
+  // front of the same fake upstream (it idles while the service is measured, and the other way round).
+  const peer = start(process.execPath, [...tsxArgs('peer-proxy.ts'), fixturePath, backend.origin], { cwd: root, core: SERVICE_CORE })
+  const peerPort = (await firstJsonLine<{ port: number }>(peer.child, 'pass-through peer (@fastify/http-proxy)')).port
+  peer.child.stdout?.resume()
+  peer.child.stderr?.resume()
+  const peerOrigin = `http://127.0.0.1:${peerPort}`
+  const peerCheck = await request(`${peerOrigin}/auth/b2b/passwords/authenticate`, { method: 'POST', headers: serviceLogin(fx)[0]?.headers, body: serviceLogin(fx)[0]?.body })
+  const peerBody = await peerCheck.body.json() as Record<string, unknown>
+  if (peerCheck.statusCode !== 200 || typeof peerBody.session_token !== 'string') throw new Error(`the pass-through peer answered ${peerCheck.statusCode} without Stytch's answer`)
+  log(`pass-through peer up at ${peerOrigin} (pid ${peer.pid})`)
+
   const functional = await functionalCheck(serviceOrigin, backend.origin, fx)
   if (functional.problems.length > 0) throw new Error(`functional check failed: ${functional.problems.join('; ')}`)
   log(`functional check: login ${functional.login}, session ${functional.session}, verify ${functional.verify}`)
   const verifyAvailable = functional.verify === 'ok'
 
   const ctx: Context = {
-    pids: { service: service.pid, fakeBackend: backend.proc.pid, fakeDirect: direct.proc.pid },
+    pids: { service: service.pid, peer: peer.pid, fakeBackend: backend.proc.pid, fakeDirect: direct.proc.pid },
     serviceOrigin,
     backendOrigin: backend.origin,
     directOrigin: direct.origin,
@@ -377,9 +392,19 @@ async function main (): Promise<void> {
   }
   const fresh = async () => (await browserLogin(serviceOrigin, fx)).cookie
   const rate = settings.rate
+  const records: PhaseRecord[] = []
+  // half of the login capacity the service measured in the same repetition (closed loop)
+  const halfCapacity = (rep: number): number => {
+    const own = records.find((r) => r.name === 'service login' && r.rep === rep)
+    if (own === undefined) throw new Error('the half-capacity phases need the "service login" phase of the same repetition')
+    return Math.max(1, Math.round(own.result.rps / 2))
+  }
   const phases: Phase[] = [
     { name: 'upstream login', kind: 'closed', sut: 'upstream', origin: direct.origin, requests: async () => upstreamLogin(fx) },
+    { name: 'peer login', kind: 'closed', sut: 'peer', origin: peerOrigin, requests: async () => serviceLogin(fx) },
     { name: 'service login', kind: 'closed', sut: 'service', origin: serviceOrigin, requests: async () => serviceLogin(fx) },
+    { name: 'upstream login @half', kind: 'open', sut: 'upstream', origin: direct.origin, rate: halfCapacity, requests: async () => upstreamLogin(fx) },
+    { name: 'service login @half', kind: 'open', sut: 'service', origin: serviceOrigin, rate: halfCapacity, requests: async () => serviceLogin(fx) },
     { name: 'upstream session', kind: 'closed', sut: 'upstream', origin: direct.origin, requests: async () => upstreamSession(fx) },
     { name: 'service session', kind: 'closed', sut: 'service', origin: serviceOrigin, distinct: true, requests: async () => serviceSessions() },
     ...(verifyAvailable ? [{ name: 'service verify', kind: 'closed', sut: 'service', origin: serviceOrigin, requests: async () => serviceGet('/auth/verify', await fresh()) } satisfies Phase] : []),
@@ -389,10 +414,19 @@ async function main (): Promise<void> {
     ...(verifyAvailable ? [{ name: `service verify @${rate}`, kind: 'open', sut: 'service', origin: serviceOrigin, rate, requests: async () => serviceGet('/auth/verify', await fresh()) } satisfies Phase] : [])
   ]
 
-  const records: PhaseRecord[] = []
-  const selected = settings.phases.length === 0 ? phases : phases.filter((p) => settings.phases.some((s) => p.name.includes(s)))
+  const wanted = (p: Phase) => settings.phases.some((s) => p.name.includes(s))
+  // a half-capacity phase needs the service's closed-loop login of its repetition
+  const selected = settings.phases.length === 0 ? phases : phases.filter((p) => wanted(p) || (p.name === 'service login' && phases.some((q) => q.name.endsWith('@half') && wanted(q))))
   for (let rep = 1; rep <= settings.repeat; rep++) {
-    for (const phase of selected) records.push(await measure(phase, rep, ctx))
+    for (const phase of selected) {
+      const record = await measure(phase, rep, ctx)
+      records.push(record)
+      const peerRecord = records.find((r) => r.name === 'peer login' && r.rep === rep)
+      if (phase.name === 'service login' && peerRecord) {
+        log(`  rep ${rep}: service login / pass-through peer = ${(record.result.rps / peerRecord.result.rps).toFixed(2)}x throughput` +
+          `${record.sutCpuUsPerRequest !== undefined && peerRecord.sutCpuUsPerRequest !== undefined ? `, ${(peerRecord.sutCpuUsPerRequest / record.sutCpuUsPerRequest).toFixed(2)}x by CPU per request` : ''}`)
+      }
+    }
   }
 
   // Sustained: a browser-like mix at the fixed rate; verify and session use the cookies of the
