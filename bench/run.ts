@@ -41,6 +41,8 @@ const settings = {
   serviceArgs: (env.BENCH_SERVICE_ARGS ?? '').split(' ').filter(Boolean),
   /** the service's LOG_LEVEL; info is the production level the targets are about (others: comparison only) */
   logLevel: env.BENCH_LOG_LEVEL ?? 'info',
+  /** the service's LOG_EXCLUDE_PATHS (default none: one request line per request, as in production by default) */
+  logExcludePaths: env.BENCH_LOG_EXCLUDE_PATHS ?? '',
   /** closed-loop generator: autocannon (default, installed by npm) or wrk (Debian's package, a lighter generator) */
   closedLoop: (env.BENCH_CLOSED_LOOP === 'wrk' ? 'wrk' : 'autocannon') as 'wrk' | 'autocannon'
 }
@@ -340,7 +342,7 @@ async function main (): Promise<void> {
   const serviceEnv: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(env)) {
     // the service gets exactly the settings below, whatever the developer's shell exports
-    if (!/^(NODE_ENV|STYTCH_|HOST$|PORT$|AUTH_PREFIX|ALLOWED_ORIGINS|TRUST_PROXY|CSRF_HEADER|COOKIE_|SESSION_|JWT_|IST_|PKCE_|RESET_|LOGIN_|DISCOVERY_|VERIFY_|HIDE_|RATE_LIMIT_|REDIS_URL|UPSTREAM_|BODY_LIMIT|SHUTDOWN_|LOG_LEVEL|EMULATOR_|BENCH_)/.test(k)) serviceEnv[k] = v
+    if (!/^(NODE_ENV|STYTCH_|HOST$|PORT$|AUTH_PREFIX|ALLOWED_ORIGINS|TRUST_PROXY|CSRF_HEADER|COOKIE_|SESSION_|JWT_|IST_|PKCE_|RESET_|LOGIN_|DISCOVERY_|VERIFY_|HIDE_|RATE_LIMIT_|REDIS_URL|UPSTREAM_|BODY_LIMIT|SHUTDOWN_|LOG_|EMULATOR_|BENCH_)/.test(k)) serviceEnv[k] = v
   }
   Object.assign(serviceEnv, {
     // Production settings except NODE_ENV, which requires an https:// upstream: the fake is plain
@@ -352,6 +354,7 @@ async function main (): Promise<void> {
     HOST: '127.0.0.1',
     PORT: String(port),
     LOG_LEVEL: settings.logLevel,
+    LOG_EXCLUDE_PATHS: settings.logExcludePaths,
     COOKIE_SECURE: 'true',
     // a gateway in front: client IPs from X-Forwarded-For; limits high enough that load is not refused
     TRUST_PROXY: '127.0.0.1',

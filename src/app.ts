@@ -34,7 +34,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 export async function buildApp (config: Config, opts: BuildOptions = {}): Promise<FastifyInstance> {
   const options: FastifyServerOptions = {
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? { ...loggerOptions(config), stream: logDestination() } }),
-    logController: new RequestLog(),
+    logController: new RequestLog(config.logExcludePaths),
     bodyLimit: config.bodyLimitBytes,
     // false | hop count | IPs/CIDRs; Fastify (proxy-addr) takes all three
     trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],

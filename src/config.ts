@@ -57,6 +57,20 @@ const origins = z.string().optional().transform((value, ctx) => {
   return list
 })
 
+// Paths (as the request line shows them) whose successful request lines are not written, like
+// oauth2-proxy's --exclude-logging-path: exact paths, or a route pattern such as /auth/verify/*.
+const logExcludePaths = z.string().optional().transform((value, ctx) => {
+  if (value === undefined || value.trim() === '') return [] as string[]
+  const list = value.split(',').map((p) => p.trim()).filter(Boolean)
+  for (const path of list) {
+    if (!path.startsWith('/') || /[?#\s]/.test(path)) {
+      ctx.addIssue({ code: 'custom', message: `"${path}" is not a path like /auth/verify (no query string)` })
+      return z.NEVER
+    }
+  }
+  return list
+})
+
 // false | hop count | IPs/CIDRs. `true` (trust everyone) is refused: it lets any client forge its IP.
 const trustProxy = z.string().optional().transform((value, ctx): false | number | string[] => {
   if (value === undefined || value.trim() === '' || value.trim().toLowerCase() === 'false') return false
@@ -132,6 +146,7 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: int(256, 1_048_576, 16_384),
   SHUTDOWN_TIMEOUT_MS: int(0, 300_000, 10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_EXCLUDE_PATHS: logExcludePaths,
   EMULATOR_PORT: int(0, 65535, 3001),
   EMULATOR_DEMO_PASSWORD: optionalString
 })
@@ -177,6 +192,8 @@ export interface Config {
   bodyLimitBytes: number
   shutdownTimeoutMs: number
   logLevel: string
+  /** paths whose 2xx/3xx request lines are not written (errors always are) */
+  logExcludePaths: string[]
   emulatorPort: number
   emulatorDemoPassword: string
 }
@@ -269,6 +286,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     bodyLimitBytes: e.BODY_LIMIT_BYTES ?? 16_384,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS ?? 10_000,
     logLevel: e.LOG_LEVEL,
+    logExcludePaths: e.LOG_EXCLUDE_PATHS,
     emulatorPort: e.EMULATOR_PORT ?? 3001,
     emulatorDemoPassword: e.EMULATOR_DEMO_PASSWORD ?? 'demo-password-123!'
   }

@@ -96,13 +96,30 @@ export function lineScrubber (config: Pick<Config, 'projectId' | 'secret'>): (li
  * One log line per request, written when it completes: method, path (no query), request id,
  * client IP, status and response time. Fastify's default writes two lines per request (incoming +
  * completed), which doubled the logging cost at production level.
+ *
+ * excludePaths (LOG_EXCLUDE_PATHS): no line for a 2xx or 3xx answer on these paths, matched
+ * against the path without its query string or the route's pattern (/auth/verify/*). An error or
+ * a 4xx/5xx answer is always written.
  */
 export class RequestLog extends LogController {
+  readonly #exclude: Set<string> | undefined
+
+  constructor (excludePaths: readonly string[] = []) {
+    super()
+    this.#exclude = excludePaths.length > 0 ? new Set(excludePaths) : undefined
+  }
+
   override incomingRequest (): void {}
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored')
-    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
+    else if (this.#exclude === undefined || reply.statusCode >= 400 || !this.#excluded(request)) reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
+  }
+
+  #excluded (request: FastifyRequest): boolean {
+    const exclude = this.#exclude as Set<string>
+    const pattern = request.routeOptions.url
+    return (pattern !== undefined && exclude.has(pattern)) || exclude.has(pathOnly(request.url))
   }
 }
 

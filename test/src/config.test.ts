@@ -72,12 +72,19 @@ t.test('every bad value stops start-up naming the variable', async (t) => {
     UPSTREAM_TIMEOUT_MS: 'soon',
     BODY_LIMIT_BYTES: '1',
     LOG_LEVEL: 'loud',
+    LOG_EXCLUDE_PATHS: 'auth/verify',
     STYTCH_API_URL: 'ftp://x'
   }
   for (const [name, value] of Object.entries(bad)) {
     t.throws(() => loadConfig({ ...creds, [name]: value }), new RegExp(name), `${name}=${value}`)
   }
   t.throws(() => loadConfig({ ...creds, COOKIE_SAMESITE: 'None', COOKIE_SECURE: 'false' }), /COOKIE_SAMESITE/)
+})
+
+t.test('LOG_EXCLUDE_PATHS: none by default, a comma-separated list of paths', async (t) => {
+  t.same(loadConfig(creds).logExcludePaths, [])
+  t.same(loadConfig({ ...creds, LOG_EXCLUDE_PATHS: ' /auth/verify, /auth/verify/* ,' }).logExcludePaths, ['/auth/verify', '/auth/verify/*'])
+  t.throws(() => loadConfig({ ...creds, LOG_EXCLUDE_PATHS: '/auth/verify?x=1' }), /LOG_EXCLUDE_PATHS/)
 })
 
 t.test('TRUST_PROXY: false, a hop count, or IPs/CIDRs', async (t) => {
