@@ -62,6 +62,9 @@ t.test('GET /auth/sessions lists the member\'s live sessions, marks the current 
 
   const lists = emulator.emulator.requests.filter((r) => r.path === B2B_LIST)
   t.same(lists.map((r) => r.method), ['GET', 'GET'], 'one sessions/get per list')
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body
+  t.match(metrics, /stytch_upstream_requests_total\{endpoint="\/v1\/b2b\/sessions",status="200"\} 2/, 'counted by path')
+  t.notMatch(metrics, new RegExp(String(sessions[0]!.member_id)), 'no member id in a metric label')
 })
 
 t.test('GET /auth/sessions strips token fields at any depth of Stytch\'s answer', async (t) => {
