@@ -144,6 +144,7 @@ async function showWhoami () {
   el('whoami-json').textContent = JSON.stringify(d, null, 2)
   el('js-cookies').textContent = document.cookie === '' ? '(empty: the session cookies are httpOnly)' : document.cookie
   show('whoami')
+  await refreshSessions()
 }
 
 /** @param {any} list */
@@ -259,6 +260,63 @@ function renderMessage (m) {
     if (target !== location.origin) item.append(make('p', `The link leads to ${target}: open the demo there to ask for it, or the reset cannot complete.`, 'muted'))
   }
   return item
+}
+
+// ---- sessions panel: every device signed in to this account, and the ways to end them
+
+/**
+ * @typedef {{ session_id?: string, member_session_id?: string, current: boolean, started_at?: string,
+ *   last_accessed_at?: string, expires_at?: string, authentication_factors?: unknown[] }} ListedSession
+ */
+
+async function refreshSessions () {
+  const answer = await api('GET', '/sessions')
+  if (answer.status === 401) return showLogin() // this session ended (signed out elsewhere)
+  if (answer.status !== 200) return sayError(answer)
+  /** @type {ListedSession[]} */
+  const sessions = answer.data?.member_sessions ?? answer.data?.sessions ?? []
+  el('sessions-list').replaceChildren(...sessions.map(renderSession))
+}
+
+/** @param {ListedSession} session */
+function renderSession (session) {
+  const id = session.member_session_id ?? session.session_id ?? ''
+  const item = make('li', undefined, session.current ? 'session current' : 'session')
+  item.dataset.sessionId = id
+  const title = make('strong', session.current ? 'This browser' : 'Another device')
+  const facts = make('span', `signed in ${localTime(session.started_at)} · last active ${localTime(session.last_accessed_at)} · expires ${localTime(session.expires_at)} · ${factors(session.authentication_factors)}`, 'muted')
+  const button = make('button', 'Sign out this device', 'link sign-out')
+  if (button instanceof HTMLButtonElement) button.type = 'button'
+  button.addEventListener('click', () => { signOutSession(id, session.current).catch(() => say('Could not reach the BFF.', 'error')) })
+  item.append(title, make('br'), facts, make('br'), button)
+  return item
+}
+
+/** @param {string} id @param {boolean} current */
+async function signOutSession (id, current) {
+  const answer = await api('POST', '/sessions/revoke', { session_id: id })
+  if (answer.status !== 200) return sayError(answer)
+  if (current) {
+    showLogin()
+    return say('This browser is signed out.')
+  }
+  say('That device is signed out.')
+  await refreshSessions()
+}
+
+async function signOutEverywhere () {
+  const answer = await api('POST', '/logout', { everywhere: true })
+  if (answer.status !== 204) {
+    showLogin()
+    return sayError(answer)
+  }
+  showLogin()
+  say('Signed out on every device.')
+}
+
+function wireSessions () {
+  el('sessions-refresh').addEventListener('click', () => { refreshSessions().catch(() => say('Could not reach the BFF.', 'error')) })
+  el('sessions-everywhere').addEventListener('click', () => { signOutEverywhere().catch(() => say('Could not reach the BFF.', 'error')) })
 }
 
 // ---- wiring
@@ -377,6 +435,7 @@ async function start () {
     back.addEventListener('click', () => { say(''); showLogin() })
   }
   el('outbox-refresh').addEventListener('click', () => { refreshOutbox().catch(() => {}) })
+  wireSessions()
 
   await refreshOutbox()
   if (location.pathname === '/reset') {

@@ -10,8 +10,8 @@ import type { Metrics } from './observability.js'
 // Abuse protection (SPEC section 5), three fixed-window limits on top of @fastify/rate-limit:
 //   global      RATE_LIMIT_GLOBAL_PER_MINUTE per client IP, every route (health, metrics exempt)
 //   auth        RATE_LIMIT_AUTH_PER_MINUTE per client IP, one bucket shared by the `authLimited`
-//               rows of the endpoint table; counted in onRequest, so every request counts,
-//               refused ones (400, 401, 429) included
+//               rows of the endpoint table and native routes marked `authLimited`; counted in
+//               onRequest, so every request counts, refused ones (400, 401, 429) included
 //   identifier  RATE_LIMIT_IDENTIFIER_PER_HOUR per lower-cased trimmed email + organization, on the
 //               same rows when the body carries an email; counted on the parsed body, before
 //               validation and before the upstream call
@@ -21,6 +21,17 @@ import type { Metrics } from './observability.js'
 // warning in the logs and rate_limit_redis_failures_total counted.
 
 export type LimitName = 'global' | 'auth' | 'identifier'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /**
+     * A native route that counts against the auth limit like an `authLimited` row (true: in
+     * onRequest, every request). A function decides from the parsed body, counted in preValidation
+     * (before the schema, so refused bodies count too): logout counts only when it ends every session.
+     */
+    authLimited?: boolean | ((body: unknown) => boolean)
+  }
+}
 
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
@@ -84,7 +95,14 @@ export default fp(async function rateLimits (app: FastifyInstance, { config }: {
 
   // Registered after the plugin's own onRoute hook, so the global limit runs first.
   app.addHook('onRoute', (route) => {
-    if (!route.config?.endpoint?.authLimited) return
+    const native = route.config?.authLimited
+    if (typeof native === 'function') {
+      route.preValidation = [...toArray(route.preValidation), async (request: FastifyRequest) => {
+        if (native(request.body)) await enforce('auth', authLimit, request)
+      }]
+      return
+    }
+    if (!route.config?.endpoint?.authLimited && native !== true) return
     route.onRequest = [...toArray(route.onRequest), async (request: FastifyRequest) => enforce('auth', authLimit, request)]
     route.preValidation = [...toArray(route.preValidation), async (request: FastifyRequest) => {
       const identifier = identifierOf(request.body)

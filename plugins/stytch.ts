@@ -23,7 +23,7 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async function stytch (app: FastifyInstance, { config }: { config: Config }) {
+export default fp(async function stytch (app: FastifyInstance, { config, now }: { config: Config; now?: () => number }) {
   const observers: Array<(o: UpstreamObservation) => void> = []
   const client = new StytchClient({
     apiUrl: config.apiUrl,
@@ -47,6 +47,7 @@ export default fp(async function stytch (app: FastifyInstance, { config }: { con
     vertical: config.vertical,
     maxAgeSeconds: config.jwtMaxAgeSeconds,
     fetchJwks: () => client.get(jwksPath),
+    ...(now ? { now } : {}),
     onJwksError: (reason) => app.log.warn({ reason }, 'JWKS unusable; verifying sessions upstream')
   }))
   app.addHook('onClose', async () => { await client.close() })

@@ -1,12 +1,29 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
-import { BffError } from '../src/errors.js'
+import { BffError, errors } from '../src/errors.js'
 import { refreshedCookies } from '../src/session/authenticate.js'
-import { COOKIE_KINDS, SESSION_KINDS, withoutTokens, type CookieValues } from '../src/session/cookie-jar.js'
+import { COOKIE_KINDS, SESSION_KINDS, withoutTokens, type CookieChanges, type CookieValues } from '../src/session/cookie-jar.js'
+import type { StytchBody } from '../src/stytch/client.js'
 import { sessionPaths } from '../src/stytch/endpoints.js'
 
 // GET /session: who am I (authenticated upstream, JWT cookie refreshed).
-// POST /logout: revoke upstream, expire every cookie whatever upstream says.
+// POST /logout: revoke upstream, expire every cookie whatever upstream says; with
+//   {"everywhere": true}, every session of the member/user (this one included).
+// GET /sessions: the member's/user's live sessions, the current one marked; no token of any.
+// POST /sessions/revoke {"session_id"}: end one of the caller's own sessions.
+//
+// The last three are native routes, not rows of the endpoint table: they start from the signed-in
+// session (sessions/authenticate), fill the member/user id from its answer into a GET with a
+// query string (sessions/get), check that a session id is the caller's own before revoking it,
+// and reshape the answer. A row says "cookie in, body forwarded, tokens out"; these say more.
+
+const TAGS = ['Session']
+const LOGOUT_BODY = z.strictObject({ everywhere: z.boolean().optional() }).nullish()
+const REVOKE_BODY = z.strictObject({ session_id: z.string().min(1).max(256) })
+/** the auth limit counts a logout only when it asks to end every session */
+const endsEverySession = (body: unknown): boolean => body !== null && typeof body === 'object' && 'everywhere' in body
+
+interface Caller { sessionId: string; subjectId: string; organizationId: string | undefined }
 
 export default async function sessionRoutes (app: FastifyInstance) {
   const { config, stytch, cookieJar } = app
@@ -27,10 +44,93 @@ export default async function sessionRoutes (app: FastifyInstance) {
     return reply.send(withoutTokens(answer))
   })
 
-  app.post('/logout', {
-    schema: { body: z.strictObject({}).nullish() },
-    config: { emptyBodyAllowed: true }
+  const b2b = config.vertical === 'b2b'
+  const paths = sessionPaths(config.vertical)
+  const listField = b2b ? 'member_sessions' : 'sessions'
+  const idField = b2b ? 'member_session_id' : 'session_id'
+
+  /** The signed-in caller (authenticated upstream) and the cookies that answer refreshes. */
+  const signedIn = async (request: FastifyRequest): Promise<{ caller: Caller; refresh: CookieChanges }> => {
+    const answer = await authenticate(cookieJar.read(request))
+    const caller = callerOf(b2b, answer)
+    if (caller === undefined) throw errors.upstreamInvalidResponse()
+    return { caller, refresh: refreshedCookies(answer, config.sessionSliding, Date.now(), fallbackSeconds) }
+  }
+
+  /** sessions/get for the caller's member (organization + member id) or user. */
+  const listSessions = async (caller: Caller): Promise<{ answer: StytchBody; sessions: Array<Record<string, unknown>> }> => {
+    const query: Record<string, string> = b2b ? { organization_id: caller.organizationId ?? '', member_id: caller.subjectId } : { user_id: caller.subjectId }
+    const answer = await stytch.get(paths.list, query)
+    const sessions = answer[listField]
+    if (!Array.isArray(sessions) || !sessions.every((x) => x !== null && typeof x === 'object' && typeof x[idField] === 'string')) {
+      throw errors.upstreamInvalidResponse()
+    }
+    return { answer, sessions: sessions as Array<Record<string, unknown>> }
+  }
+
+  // A session that Stytch no longer accepts ends here as on GET /session: its cookies expire.
+  const expireWhenInvalid = (reply: FastifyReply, err: unknown): never => {
+    if (err instanceof BffError && err.errorType === 'session_invalid') cookieJar.expire(reply, SESSION_KINDS)
+    throw err
+  }
+
+  app.get('/sessions', {
+    schema: { tags: TAGS, summary: 'The signed-in member\'s or user\'s live sessions, the current one marked (no tokens)' }
   }, async (request, reply) => {
+    const { caller, refresh } = await signedIn(request).catch((err: unknown) => expireWhenInvalid(reply, err))
+    const { answer, sessions } = await listSessions(caller)
+    cookieJar.apply(reply, refresh)
+    return reply.send({
+      ...withoutTokensDeep(answer) as StytchBody,
+      [listField]: sessions.map((session) => ({ ...withoutTokensDeep(session) as StytchBody, current: session[idField] === caller.sessionId }))
+    })
+  })
+
+  app.post('/sessions/revoke', {
+    schema: { body: REVOKE_BODY, tags: TAGS, summary: 'End one of the caller\'s own sessions; another member\'s or user\'s session id is 404 session_not_found' },
+    config: { authLimited: true }
+  }, async (request, reply) => {
+    const { session_id: sessionId } = request.body as z.infer<typeof REVOKE_BODY>
+    const { caller, refresh } = await signedIn(request).catch((err: unknown) => expireWhenInvalid(reply, err))
+    // Ownership first: Stytch would revoke any session of the project by its id.
+    const { sessions } = await listSessions(caller)
+    if (!sessions.some((session) => session[idField] === sessionId)) throw errors.sessionNotFound()
+    const answer = await stytch.post(paths.revoke, { [idField]: sessionId })
+    if (sessionId === caller.sessionId) cookieJar.expire(reply, COOKIE_KINDS)
+    else cookieJar.apply(reply, refresh)
+    return reply.send(withoutTokens(answer))
+  })
+
+  // Every session of the caller: B2B revokes by member_id in one call; consumer revoke takes one
+  // session at a time, so each listed session is revoked (one that ended meanwhile is skipped).
+  // The cookies expire whatever happens; a failure is still reported, since other devices may
+  // then still be signed in.
+  const logoutEverywhere = async (request: FastifyRequest, reply: FastifyReply) => {
+    try {
+      const { caller } = await signedIn(request)
+      if (b2b) {
+        await stytch.post(paths.revoke, { member_id: caller.subjectId })
+      } else {
+        const { sessions } = await listSessions(caller)
+        for (const session of sessions) {
+          try {
+            await stytch.post(paths.revoke, { session_id: session.session_id })
+          } catch (err) {
+            if (!(err instanceof BffError && err.errorType === 'session_not_found')) throw err
+          }
+        }
+      }
+    } finally {
+      cookieJar.expire(reply, COOKIE_KINDS)
+    }
+    return reply.code(204).send()
+  }
+
+  app.post('/logout', {
+    schema: { body: LOGOUT_BODY, tags: TAGS, summary: 'Revoke this session (or with {"everywhere": true} every session of the member/user) and expire every cookie' },
+    config: { emptyBodyAllowed: true, authLimited: endsEverySession }
+  }, async (request, reply) => {
+    if ((request.body as z.infer<typeof LOGOUT_BODY>)?.everywhere === true) return logoutEverywhere(request, reply)
     let cookies: CookieValues = {}
     try { cookies = cookieJar.read(request) } catch { /* duplicate cookies: still log the browser out */ }
     const credential = cookies.session ? { session_token: cookies.session } : cookies.jwt ? { session_jwt: cookies.jwt } : undefined
@@ -44,4 +144,25 @@ export default async function sessionRoutes (app: FastifyInstance) {
     cookieJar.expire(reply, COOKIE_KINDS)
     return reply.code(204).send()
   })
+}
+
+function callerOf (b2b: boolean, answer: StytchBody): Caller | undefined {
+  const session = (b2b ? answer.member_session : answer.session) as Record<string, unknown> | undefined
+  const sessionId = session?.[b2b ? 'member_session_id' : 'session_id']
+  const subjectId = session?.[b2b ? 'member_id' : 'user_id']
+  const organizationId = session?.organization_id
+  if (typeof sessionId !== 'string' || typeof subjectId !== 'string') return undefined
+  if (b2b && typeof organizationId !== 'string') return undefined
+  return { sessionId, subjectId, organizationId: typeof organizationId === 'string' ? organizationId : undefined }
+}
+
+const TOKEN_FIELDS = new Set(['session_token', 'session_jwt', 'intermediate_session_token'])
+
+/** A Stytch answer minus every token field at any depth: a session list names many sessions. */
+function withoutTokensDeep (value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutTokensDeep)
+  if (value === null || typeof value !== 'object') return value
+  const out: Record<string, unknown> = {}
+  for (const [key, inner] of Object.entries(value)) if (!TOKEN_FIELDS.has(key)) out[key] = withoutTokensDeep(inner)
+  return out
 }

@@ -38,6 +38,8 @@ export const errors = {
   upstreamUnavailable: () => new BffError(502, 'upstream_unavailable', 'Stytch is unavailable'),
   upstreamInvalidResponse: () => new BffError(502, 'upstream_invalid_response', 'Stytch sent an answer that could not be used'),
   notFound: () => new BffError(404, 'not_found', 'Not found'),
+  /** a session id that is not one of the caller's live sessions (Stytch's own type for an unknown session) */
+  sessionNotFound: () => new BffError(404, 'session_not_found', 'Session could not be found'),
   methodNotAllowed: (allow: string[]) => new BffError(405, 'method_not_allowed', 'Method not allowed', { headers: { allow: allow.join(', ') } }),
   shuttingDown: () => new BffError(503, 'shutting_down', 'Server is shutting down'),
   internal: () => new BffError(500, 'internal_error', 'Internal error'),

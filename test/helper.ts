@@ -19,7 +19,8 @@ export interface TestApp {
   logs: string[]
 }
 
-export async function buildTestApp (t: TestContext, env: Record<string, string> = {}): Promise<TestApp> {
+/** `build.now` may be a function of the emulator, so one clock can drive both (JWT age and Stytch). */
+export async function buildTestApp (t: TestContext, env: Record<string, string> = {}, build: { now?: (emulator: FastifyInstance) => number } = {}): Promise<TestApp> {
   const emulator = await buildEmulator({})
   const url = await emulator.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => emulator.close())
@@ -37,7 +38,8 @@ export async function buildTestApp (t: TestContext, env: Record<string, string> 
   })
   const logs: string[] = []
   const stream = new Writable({ write (chunk, _enc, cb) { logs.push(String(chunk)); cb() } })
-  const app = await buildApp(config, { logger: { ...(loggerOptions(config) as object), stream } })
+  const clock = build.now
+  const app = await buildApp(config, { logger: { ...(loggerOptions(config) as object), stream }, ...(clock ? { now: () => clock(emulator) } : {}) })
   await app.ready()
   t.teardown(() => app.close())
   return { app, emulator, config, logs }

@@ -177,7 +177,7 @@ export async function buildEmulator(opts: EmulatorOptions = {}): Promise<Fastify
       url: route.path,
       ...(route.auth === false ? {} : { onRequest: checkCredentials }),
       handler: async (request) => {
-        const body = route.method === 'GET' ? {} : asBody(request.body)
+        const body = asBody(route.method === 'GET' ? request.query : request.body)
         const result = await route.handle(ctx, body, request.params as Record<string, string>)
         return { status_code: 200, request_id: requestId(), ...result }
       },

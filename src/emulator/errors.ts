@@ -25,6 +25,7 @@ export const errors: {
   memberNotFound: Thrower
   organizationNotFound: Thrower
   emailNotFound: Thrower
+  userNotFound: Thrower
   weakPassword: Thrower
 } = {
   unauthorized: () => fail(401, 'unauthorized_credentials', 'Unauthorized credentials.'),
@@ -35,6 +36,7 @@ export const errors: {
   memberNotFound: () => fail(404, 'member_not_found', 'Member could not be found.'),
   organizationNotFound: () => fail(404, 'organization_not_found', 'Organization could not be found.'),
   emailNotFound: () => fail(404, 'email_not_found', 'Email could not be found.'),
+  userNotFound: () => fail(404, 'user_not_found', 'User could not be found.'),
   weakPassword: () =>
     fail(400, 'weak_password', 'Password does not meet the strength requirements, or appears in a breach.'),
 }

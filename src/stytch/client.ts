@@ -64,9 +64,12 @@ export class StytchClient {
     return this.call('POST', path, JSON.stringify(body))
   }
 
-  /** GET a Stytch path (JWKS). */
-  get (path: string): Promise<StytchBody> {
-    return this.call('GET', path, undefined)
+  /**
+   * GET a Stytch path (JWKS, session lists). The query is appended for the request only: metrics
+   * and logs name the path, never the ids in the query.
+   */
+  get (path: string, query?: Record<string, string>): Promise<StytchBody> {
+    return this.call('GET', path, undefined, query === undefined ? '' : `?${new URLSearchParams(query).toString()}`)
   }
 
   close (): Promise<void> {
@@ -78,12 +81,12 @@ export class StytchClient {
     return this.pool.destroy()
   }
 
-  private call (method: 'GET' | 'POST', path: string, payload: string | undefined): Promise<StytchBody> {
+  private call (method: 'GET' | 'POST', path: string, payload: string | undefined, search = ''): Promise<StytchBody> {
     return new Promise((resolve, reject) => {
       const call = new UpstreamCall(path, this.timeoutMs, this.observe, resolve, reject)
       this.pool.dispatch({
         method,
-        path: this.basePath + path,
+        path: this.basePath + path + search,
         headers: payload === undefined ? this.getHeaders : this.postHeaders,
         body: payload
       }, call)

@@ -243,5 +243,11 @@ export function stytchPath (endpoint: Endpoint): string {
 /** Stytch's session paths for a vertical. */
 export function sessionPaths (vertical: Vertical) {
   const base = vertical === 'b2b' ? '/v1/b2b/sessions' : '/v1/sessions'
-  return { authenticate: `${base}/authenticate`, revoke: `${base}/revoke`, jwks: (projectId: string) => `${base}/jwks/${projectId}` }
+  return {
+    authenticate: `${base}/authenticate`,
+    revoke: `${base}/revoke`,
+    /** GET: the live sessions of a member (organization_id, member_id) or user (user_id) */
+    list: base,
+    jwks: (projectId: string) => `${base}/jwks/${projectId}`
+  }
 }

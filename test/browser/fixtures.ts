@@ -73,8 +73,9 @@ async function freePort (): Promise<number> {
 /**
  * The BFF with the demo, listening on localhost, against an embedded emulator on port 0: what
  * src/server.ts does without credentials (reset links lead back to the demo's /reset).
+ * `build.now` may read the emulator's clock, so one clock drives both (JWT age and Stytch).
  */
-export async function startDemo (t: Teardown, env: Record<string, string> = {}): Promise<Demo> {
+export async function startDemo (t: Teardown, env: Record<string, string> = {}, build: { now?: (emulator: FastifyInstance) => number } = {}): Promise<Demo> {
   const emulator = await buildEmulator({})
   const apiUrl = await emulator.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => emulator.close())
@@ -92,7 +93,12 @@ export async function startDemo (t: Teardown, env: Record<string, string> = {}):
     const config = withDemoResetUrl({ ...base, projectId: emulator.emulator.projectId, secret: emulator.emulator.secret, apiUrl })
     const logs: Array<{ reqId?: string; req?: { method: string; url: string }; res?: { statusCode: number } }> = []
     const stream = new Writable({ write (chunk, _enc, cb) { logs.push(JSON.parse(String(chunk))); cb() } })
-    const app = await buildApp(config, { logger: { ...(loggerOptions(config) as object), stream }, demo: { outbox: () => emulator.emulator.outbox } })
+    const clock = build.now
+    const app = await buildApp(config, {
+      logger: { ...(loggerOptions(config) as object), stream },
+      demo: { outbox: () => emulator.emulator.outbox },
+      ...(clock ? { now: () => clock(emulator) } : {})
+    })
     try {
       await app.listen({ host: 'localhost', port })
     } catch (err) {

@@ -4,11 +4,13 @@
  *   validateRequest('POST', '/v1/passwords/authenticate', body, { forbidUnknown: true }) -> string[]
  *   validateResponse('POST', '/v1/passwords/authenticate', 200, body)                  -> string[]
  * An empty array means valid. The spec has no `nullable`: optional fields must be omitted, not null.
- * The four B2B MFA endpoints, absent from the subset, are checked against ./mfa-fields.ts (POST, 200).
+ * The four B2B MFA endpoints, absent from the subset, are checked against ./mfa-fields.ts (POST, 200),
+ * and the two session lists (GET, query string as the request) against ./session-list-fields.ts.
  */
 import { readFileSync } from 'node:fs'
 import { Ajv, type ValidateFunction } from 'ajv'
-import { mfaOperations } from './mfa-fields.js'
+import { mfaOperations, type MfaOperation } from './mfa-fields.js'
+import { sessionListOperations } from './session-list-fields.js'
 
 type Json = Record<string, unknown>
 
@@ -78,8 +80,14 @@ function jsonSchema(content: unknown): Json | undefined {
   return ((content as Json | undefined)?.['application/json'] as Json | undefined)?.schema as Json | undefined
 }
 
+/** An operation the subset lacks, described from Stytch's SDK types. */
+function sdkOperation(method: string, path: string): MfaOperation | undefined {
+  const m = method.toUpperCase()
+  return m === 'POST' ? mfaOperations[path] : m === 'GET' ? sessionListOperations[path.split('?')[0] ?? path] : undefined
+}
+
 export function validateRequest(method: string, path: string, body: unknown, opts: { forbidUnknown?: boolean } = {}): string[] {
-  const mfa = method.toUpperCase() === 'POST' ? mfaOperations[path] : undefined
+  const mfa = sdkOperation(method, path)
   if (mfa) return run(validator(opts.forbidUnknown ? STRICT : LOOSE, mfa.request), body)
   const op = operation(method, path)
   if (!op) return [`no operation ${method} ${path} in the OpenAPI subset`]
@@ -89,7 +97,7 @@ export function validateRequest(method: string, path: string, body: unknown, opt
 }
 
 export function validateResponse(method: string, path: string, status: number, body: unknown): string[] {
-  const mfa = method.toUpperCase() === 'POST' ? mfaOperations[path] : undefined
+  const mfa = sdkOperation(method, path)
   if (mfa) return status === 200 ? run(validator(LOOSE, mfa.response), body) : []
   const op = operation(method, path)
   if (!op) return [`no operation ${method} ${path} in the OpenAPI subset`]

@@ -291,3 +291,31 @@ t.test('MFA as a step-up on an existing session: phone enrolled at send, session
   t.equal(Date.parse(ok.body.member_session.expires_at) - T0, 240 * 60_000)
   t.match(ok.body.member_session.authentication_factors, [{ type: 'password' }, { type: 'otp', phone_number_factor: { phone_number: '+15005550001' } }])
 })
+
+t.test('sessions/get lists the member\'s live sessions; revoke by member_id ends them all', async (t) => {
+  const h = await harness(t)
+  const a = await b2bLogin(h)
+  const b = await b2bLogin(h)
+  const elsewhere = await b2bLogin(h, 'mfa-org') // another member (same email, other organization): IST only
+  t.equal(elsewhere.member_authenticated, false)
+  const url = `/v1/b2b/sessions?organization_id=${a.organization_id}&member_id=${a.member_id}`
+  t.equal((await h.get(url)).status, 401, 'HTTP Basic required')
+  const listed = await h.get(url, { authorized: true })
+  t.equal(listed.status, 200)
+  t.same(listed.body.member_sessions.map((s: { member_session_id: string }) => s.member_session_id),
+    [a.member_session.member_session_id, b.member_session.member_session_id], 'oldest first')
+  t.notMatch(JSON.stringify(listed.body), /session_token|session_jwt/, 'no token in a list')
+
+  t.equal((await h.post('/v1/b2b/sessions/revoke', { member_session_id: a.member_session.member_session_id })).status, 200)
+  t.equal((await h.get(url, { authorized: true })).body.member_sessions.length, 1, 'a revoked session is not listed')
+  h.app.emulator.clock.advance(61 * 60_000)
+  t.same((await h.get(url, { authorized: true })).body.member_sessions, [], 'nor an expired one')
+
+  const c = await b2bLogin(h)
+  const d = await b2bLogin(h)
+  t.equal((await h.post('/v1/b2b/sessions/revoke', { member_id: c.member_id })).status, 200)
+  for (const s of [c, d]) t.equal((await h.post('/v1/b2b/sessions/authenticate', { session_token: s.session_token })).body.error_type, 'session_not_found')
+
+  t.equal((await h.get(`/v1/b2b/sessions?organization_id=${elsewhere.organization_id}&member_id=${a.member_id}`, { authorized: true })).body.error_type, 'member_not_found', 'member of another organization')
+  t.equal((await h.get(`/v1/b2b/sessions?member_id=${a.member_id}`, { authorized: true })).status, 400, 'organization_id required')
+})

@@ -96,3 +96,19 @@ t.test('session/reset: 5-minute rule, other sessions revoked, this one kept', as
   for (const s of [other, mine]) t.equal((await h.post('/v1/sessions/authenticate', { session_token: s.session_token })).status, 404)
   t.equal((await h.post('/v1/passwords/session/reset', { password: NEW_PASSWORD })).body.error_type, 'no_session_arguments')
 })
+
+t.test('sessions/get lists the user\'s live sessions', async (t) => {
+  const h = await harness(t)
+  const a = await consumerLogin(h)
+  const b = await consumerLogin(h)
+  await consumerLogin(h, {}) // no session_duration_minutes: no session
+  const url = `/v1/sessions?user_id=${a.user_id}`
+  const listed = await h.get(url, { authorized: true })
+  t.equal(listed.status, 200)
+  t.same(listed.body.sessions.map((s: { session_id: string }) => s.session_id), [a.session.session_id, b.session.session_id])
+  t.notMatch(JSON.stringify(listed.body), /session_token|session_jwt/)
+  await h.post('/v1/sessions/revoke', { session_id: b.session.session_id })
+  t.same((await h.get(url, { authorized: true })).body.sessions.map((s: { session_id: string }) => s.session_id), [a.session.session_id])
+  t.equal((await h.get('/v1/sessions?user_id=user-test-nobody', { authorized: true })).body.error_type, 'user_not_found')
+  t.equal((await h.get('/v1/sessions', { authorized: true })).status, 400, 'user_id required')
+})

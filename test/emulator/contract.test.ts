@@ -9,12 +9,19 @@ import { b2bLogin, DEMO_EMAIL, harness, type Harness } from './fixtures/harness.
 
 /** In the subset but not emulated (server-to-server only). */
 const NOT_EMULATED = ['/v1/passwords/migrate', '/v1/b2b/passwords/migrate', '/v1/b2b/passwords/email/require_reset']
+const SESSION_LISTS = ['/v1/b2b/sessions', '/v1/sessions']
 const MFA_PATHS = ['/v1/b2b/otps/sms/send', '/v1/b2b/otps/sms/authenticate', '/v1/b2b/totp/authenticate', '/v1/b2b/totps/authenticate', '/v1/b2b/recovery_codes/recover']
 
-async function tour(h: Harness, sent: Array<{ path: string; body: unknown }>): Promise<void> {
+async function tour(h: Harness, sent: Array<{ method?: 'GET'; path: string; body: unknown }>): Promise<void> {
   const post = async (path: string, body: Record<string, unknown>) => {
     sent.push({ path, body })
     const res = await h.post(path, body)
+    if (res.status !== 200) throw new Error(`${path}: ${JSON.stringify(res.body)}`)
+    return res.body
+  }
+  const list = async (path: string, query: Record<string, string>) => {
+    sent.push({ method: 'GET', path, body: query })
+    const res = await h.get(`${path}?${new URLSearchParams(query)}`, { authorized: true })
     if (res.status !== 200) throw new Error(`${path}: ${JSON.stringify(res.body)}`)
     return res.body
   }
@@ -37,6 +44,10 @@ async function tour(h: Harness, sent: Array<{ path: string; body: unknown }>): P
   await post('/v1/passwords/email/reset', { token: lastToken(), password: pw })
   await post('/v1/passwords/email/reset/start', { email: DEMO_EMAIL })
   const reset = await post('/v1/passwords/email/reset', { token: lastToken(), password: pw, session_duration_minutes: 60 })
+  const second = await post('/v1/passwords/authenticate', { email: DEMO_EMAIL, password: pw, session_duration_minutes: 60 })
+  const listed = await list('/v1/sessions', { user_id: reset.user_id })
+  if (listed.sessions.length !== 2) throw new Error('GET /v1/sessions should list the two live sessions')
+  await post('/v1/sessions/revoke', { session_id: second.session.session_id })
   await post('/v1/sessions/revoke', { session_jwt: reset.session_jwt })
   await h.get(`/v1/sessions/jwks/${projectId}`)
 
@@ -56,6 +67,8 @@ async function tour(h: Harness, sent: Array<{ path: string; body: unknown }>): P
   const session = await b2bLogin(h)
   await post('/v1/b2b/sessions/exchange', { organization_id: 'mfa-org', session_token: session.session_token })
   await post('/v1/b2b/sessions/exchange', { organization_id: 'demo-org', session_token: session.session_token })
+  const members = await list('/v1/b2b/sessions', { organization_id: session.organization_id, member_id: session.member_id })
+  if (members.member_sessions.length === 0) throw new Error('GET /v1/b2b/sessions listed no session')
   await post('/v1/b2b/sessions/revoke', { member_session_id: session.member_session.member_session_id })
   await post('/v1/b2b/sessions/revoke', { member_id: session.member_id })
   await h.get(`/v1/b2b/sessions/jwks/${projectId}`)
@@ -88,19 +101,20 @@ async function tour(h: Harness, sent: Array<{ path: string; body: unknown }>): P
 
 t.test('every 200 matches the response schema; every request the request schema', async (t) => {
   const h = await harness(t)
-  const sent: Array<{ path: string; body: unknown }> = []
+  const sent: Array<{ method?: 'GET'; path: string; body: unknown }> = []
   await tour(h, sent)
-  for (const { path, body } of sent) t.same(validateRequest('POST', path, body, { forbidUnknown: true }), [], `request ${path}`)
+  for (const { method = 'POST', path, body } of sent) t.same(validateRequest(method, path, body, { forbidUnknown: true }), [], `request ${method} ${path}`)
 
   const covered = new Set<string>()
   for (const { method, path, body } of h.seen) {
-    const template = path.replace(/\/jwks\/[^/]+$/, '/jwks/{project_id}')
+    const template = (path.split('?')[0] ?? path).replace(/\/jwks\/[^/]+$/, '/jwks/{project_id}')
     covered.add(`${method} ${template}`)
     t.same(validateResponse(method, path, 200, body), [], `response ${method} ${path}`)
   }
   const expected = [
     ...Object.entries(spec.paths).flatMap(([p, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`)),
     ...MFA_PATHS.map((p) => `POST ${p}`),
+    ...SESSION_LISTS.map((p) => `GET ${p}`),
   ].filter((op) => !NOT_EMULATED.some((p) => op.endsWith(` ${p}`)))
   for (const op of expected) t.ok(covered.has(op), `tour covers ${op}`)
 })
@@ -113,4 +127,6 @@ t.test('the validators catch what they should', async (t) => {
   t.not(validateResponse('POST', '/v1/b2b/recovery_codes/recover', 200, { status_code: 200 }).length, 0)
   t.match(validateRequest('POST', '/v1/unknown', {}), [/no operation/])
   t.same(validateResponse('POST', '/v1/passwords/authenticate', 400, {}), [], '400 has no schema')
+  t.not(validateResponse('GET', '/v1/b2b/sessions?member_id=m', 200, { status_code: 200, request_id: 'r', member_sessions: [{ member_session_id: 's' }] }).length, 0, 'list items are MemberSession objects')
+  t.match(validateRequest('GET', '/v1/sessions', {}), [/user_id/], 'the list needs its id')
 })

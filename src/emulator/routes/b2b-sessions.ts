@@ -1,9 +1,9 @@
-import { completeB2B, discoveredOrganizations, memberSessionFields, organizationOrFail } from '../b2b.js'
+import { completeB2B, discoveredOrganizations, memberOrFail, memberSessionFields, organizationOrFail } from '../b2b.js'
 import type { EmulatorContext } from '../context.js'
 import { errors, fail } from '../errors.js'
 import { optString, reqString, sessionMinutes } from '../fields.js'
-import { memberJson, organizationJson } from '../render.js'
-import { post, type EmulatorRoute } from '../route.js'
+import { memberJson, memberSessionJson, organizationJson } from '../render.js'
+import { get, post, type EmulatorRoute } from '../route.js'
 import {
   exactlyOne,
   revokeNamedSession,
@@ -26,6 +26,14 @@ export const b2bSessionRoutes: EmulatorRoute[] = [
     const { member, org } = sessionMember(ctx, session)
     touchSession(ctx, session, minutes, body)
     return { member: memberJson(member), organization: organizationJson(org), ...(await memberSessionFields(ctx, session, org)) }
+  }),
+
+  // GET /v1/b2b/sessions?organization_id=&member_id=: the member's active sessions, oldest first.
+  get('/v1/b2b/sessions', (ctx, query) => {
+    const org = organizationOrFail(ctx, reqString(query, 'organization_id'))
+    const member = memberOrFail(ctx, org, reqString(query, 'member_id'))
+    const sessions = ctx.store.activeSessions(member.member_id).filter((s) => s.vertical === 'b2b')
+    return { member_sessions: sessions.map((s) => memberSessionJson(s, org)) }
   }),
 
   post('/v1/b2b/sessions/revoke', async (ctx, body) => {

@@ -3,7 +3,7 @@ import { errors, fail } from '../errors.js'
 import { optString, reqString, resetMinutes, sessionMinutes, type Body } from '../fields.js'
 import { redeemReset, startReset } from '../reset.js'
 import { sessionJson, userJson } from '../render.js'
-import { post, type EmulatorRoute } from '../route.js'
+import { get, post, type EmulatorRoute } from '../route.js'
 import {
   exactlyOne,
   revokeNamedSession,
@@ -135,6 +135,13 @@ export const consumerRoutes: EmulatorRoute[] = [
     const user = ctx.store.users.get(session.subject_id) ?? errors.sessionNotFound()
     touchSession(ctx, session, minutes, body)
     return { user: userJson(user), ...(await sessionFields(ctx, session)) }
+  }),
+
+  // GET /v1/sessions?user_id=: the user's active sessions, oldest first.
+  get('/v1/sessions', (ctx, query) => {
+    const user = ctx.store.users.get(reqString(query, 'user_id')) ?? errors.userNotFound()
+    const sessions = ctx.store.activeSessions(user.user_id).filter((s) => s.vertical === 'consumer')
+    return { sessions: sessions.map(sessionJson) }
   }),
 
   post('/v1/sessions/revoke', async (ctx, body) => {
