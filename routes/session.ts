@@ -1,30 +1,30 @@
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { BffError } from '../src/errors.js'
-import { refreshedCookies } from '../src/session/authenticate.js'
-import { COOKIE_KINDS, SESSION_KINDS, withoutTokens, type CookieValues } from '../src/session/cookie-jar.js'
+import { isSessionOver, SESSION_OVER } from '../src/session/authenticate.js'
+import { COOKIE_KINDS, withoutTokens, type CookieValues } from '../src/session/cookie-jar.js'
 import { sessionPaths } from '../src/stytch/endpoints.js'
 
-// GET /session: who am I (authenticated upstream, JWT cookie refreshed).
+// GET /session: who am I (authenticated upstream by the same rule as /verify's refresh, JWT
+// cookie refreshed; a session that is over expires the session, JWT and IST cookies).
 // POST /logout: revoke upstream, expire every cookie whatever upstream says.
 
 export default async function sessionRoutes (app: FastifyInstance) {
   const { config, stytch, cookieJar } = app
-  const authenticate = app.authenticateSession
+  const refresh = app.refreshSession
   const revokePath = sessionPaths(config.vertical).revoke
-  const fallbackSeconds = config.sessionDurationMinutes * 60
 
   app.get('/session', async (request, reply) => {
     const cookies = cookieJar.read(request)
-    let answer
+    let refreshed
     try {
-      answer = await authenticate(cookies)
+      refreshed = await refresh(cookies)
     } catch (err) {
-      if (err instanceof BffError && err.errorType === 'session_invalid') cookieJar.expire(reply, SESSION_KINDS)
+      if (isSessionOver(err)) cookieJar.apply(reply, SESSION_OVER)
       throw err
     }
-    cookieJar.apply(reply, refreshedCookies(answer, config.sessionSliding, Date.now(), fallbackSeconds))
-    return reply.send(withoutTokens(answer))
+    cookieJar.apply(reply, refreshed.changes)
+    return reply.send(withoutTokens(refreshed.answer))
   })
 
   app.post('/logout', {

@@ -27,6 +27,8 @@ export interface BuildOptions {
   loggerInstance?: FastifyServerOptions['loggerInstance']
   /** the demo page's needs; it is served only in emulator mode, never in production (routes/demo.ts) */
   demo?: DemoOptions
+  /** milliseconds since the epoch for JWT verification and cookie lifetimes; tests inject a clock */
+  now?: () => number
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -64,7 +66,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   await app.register(security, { config })
   await app.register(lifecycle)
   await app.register(rateLimits, { config })
-  await app.register(stytch, { config })
+  await app.register(stytch, { config, ...(opts.now ? { now: opts.now } : {}) })
   await app.register(swagger, { config })
 
   await app.register(healthRoutes)

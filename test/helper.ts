@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
-import { buildApp } from '../src/app.js'
+import { buildApp, type BuildOptions } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { buildEmulator } from '../src/emulator/app.js'
 import { loggerOptions } from '../src/logger.js'
@@ -19,7 +19,7 @@ export interface TestApp {
   logs: string[]
 }
 
-export async function buildTestApp (t: TestContext, env: Record<string, string> = {}): Promise<TestApp> {
+export async function buildTestApp (t: TestContext, env: Record<string, string> = {}, build: Pick<BuildOptions, 'now'> = {}): Promise<TestApp> {
   const emulator = await buildEmulator({})
   const url = await emulator.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => emulator.close())
@@ -37,7 +37,7 @@ export async function buildTestApp (t: TestContext, env: Record<string, string> 
   })
   const logs: string[] = []
   const stream = new Writable({ write (chunk, _enc, cb) { logs.push(String(chunk)); cb() } })
-  const app = await buildApp(config, { logger: { ...(loggerOptions(config) as object), stream } })
+  const app = await buildApp(config, { ...build, logger: { ...(loggerOptions(config) as object), stream } })
   await app.ready()
   t.teardown(() => app.close())
   return { app, emulator, config, logs }
