@@ -20,7 +20,8 @@ export interface TestApp {
 }
 
 export async function buildTestApp (t: TestContext, env: Record<string, string> = {}, build: Pick<BuildOptions, 'now'> = {}): Promise<TestApp> {
-  const emulator = await buildEmulator({})
+  // an injected clock drives the emulator too: the JWTs it signs and the BFF's checks agree
+  const emulator = await buildEmulator(build.now ? { now: build.now } : {})
   const url = await emulator.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => emulator.close())
   const config = loadConfig({
