@@ -85,7 +85,9 @@ export default fp(async function security (app: FastifyInstance, { config }: { c
   })
 
   const refusal = (request: FastifyRequest): BffError | undefined => {
-    if (!underPrefix(request.url)) return undefined
+    // No route: nothing would run, so the not-found handler answers first (404, or 405 with Allow
+    // when another method serves the path), before any Origin or CSRF refusal.
+    if (request.is404 || !underPrefix(request.url)) return undefined
     const route = request.routeOptions.config
     if (route?.forwardAuth) return undefined
     const origin = request.headers.origin

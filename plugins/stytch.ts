@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../src/config.js'
-import { createSessionAuthenticator, type SessionAuthenticator } from '../src/session/authenticate.js'
+import { createSessionAuthenticator, createSessionRefresher, type SessionAuthenticator, type SessionRefresher } from '../src/session/authenticate.js'
 import { CookieJar } from '../src/session/cookie-jar.js'
 import { JwtVerifier } from '../src/session/jwt-verifier.js'
 import { StytchClient, type UpstreamObservation } from '../src/stytch/client.js'
@@ -16,6 +16,8 @@ declare module 'fastify' {
     cookieJar: CookieJar
     /** sessions/authenticate for the cookie session, coalesced per session across GET /session and /verify */
     authenticateSession: SessionAuthenticator
+    /** the one refresh rule of GET /session and /verify: which cookie goes upstream, new cookies back */
+    refreshSession: SessionRefresher
     /** local session JWT verification with the cached JWKS (GET /verify; readiness) */
     jwtVerifier: JwtVerifier
     /** listeners for every upstream call (metrics); logging of failures is built in */
@@ -41,7 +43,7 @@ export default fp(async function stytch (app: FastifyInstance, { config, now }: 
   app.decorate('cookieJar', new CookieJar(config.cookie, (msg, detail) => app.log.error(detail, msg)))
   app.decorate('authenticateSession', createSessionAuthenticator(config, client))
   const jwksPath = sessionPaths(config.vertical).jwks(config.projectId)
-  app.decorate('jwtVerifier', new JwtVerifier({
+  const jwtVerifier = new JwtVerifier({
     projectId: config.projectId,
     apiUrl: config.apiUrl,
     vertical: config.vertical,
@@ -49,6 +51,8 @@ export default fp(async function stytch (app: FastifyInstance, { config, now }: 
     fetchJwks: () => client.get(jwksPath),
     ...(now ? { now } : {}),
     onJwksError: (reason) => app.log.warn({ reason }, 'JWKS unusable; verifying sessions upstream')
-  }))
+  })
+  app.decorate('jwtVerifier', jwtVerifier)
+  app.decorate('refreshSession', createSessionRefresher(config, app.authenticateSession, jwtVerifier, now))
   app.addHook('onClose', async () => { await client.close() })
 }, { name: 'stytch', fastify: '5.x' })

@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { BffError, errors } from '../src/errors.js'
-import { refreshedCookies } from '../src/session/authenticate.js'
-import { COOKIE_KINDS, SESSION_KINDS, withoutTokens, type CookieChanges, type CookieValues } from '../src/session/cookie-jar.js'
+import { isSessionOver, SESSION_OVER } from '../src/session/authenticate.js'
+import { COOKIE_KINDS, withoutTokens, type CookieChanges, type CookieValues } from '../src/session/cookie-jar.js'
 import type { StytchBody } from '../src/stytch/client.js'
 import { sessionPaths } from '../src/stytch/endpoints.js'
 
-// GET /session: who am I (authenticated upstream, JWT cookie refreshed).
+// GET /session: who am I (authenticated upstream by the same rule as /verify's refresh, JWT
+//   cookie refreshed; a session that is over expires the session, JWT and IST cookies).
 // POST /logout: revoke upstream, expire every cookie whatever upstream says; with
 //   {"everywhere": true}, every session of the member/user (this one included).
 // GET /sessions: the member's/user's live sessions, the current one marked; no token of any.
@@ -27,21 +28,19 @@ interface Caller { sessionId: string; subjectId: string; organizationId: string 
 
 export default async function sessionRoutes (app: FastifyInstance) {
   const { config, stytch, cookieJar } = app
-  const authenticate = app.authenticateSession
-  const revokePath = sessionPaths(config.vertical).revoke
-  const fallbackSeconds = config.sessionDurationMinutes * 60
+  const refresh = app.refreshSession
 
   app.get('/session', async (request, reply) => {
     const cookies = cookieJar.read(request)
-    let answer
+    let refreshed
     try {
-      answer = await authenticate(cookies)
+      refreshed = await refresh(cookies)
     } catch (err) {
-      if (err instanceof BffError && err.errorType === 'session_invalid') cookieJar.expire(reply, SESSION_KINDS)
+      if (isSessionOver(err)) cookieJar.apply(reply, SESSION_OVER)
       throw err
     }
-    cookieJar.apply(reply, refreshedCookies(answer, config.sessionSliding, Date.now(), fallbackSeconds))
-    return reply.send(withoutTokens(answer))
+    cookieJar.apply(reply, refreshed.changes)
+    return reply.send(withoutTokens(refreshed.answer))
   })
 
   const b2b = config.vertical === 'b2b'
@@ -51,10 +50,10 @@ export default async function sessionRoutes (app: FastifyInstance) {
 
   /** The signed-in caller (authenticated upstream) and the cookies that answer refreshes. */
   const signedIn = async (request: FastifyRequest): Promise<{ caller: Caller; refresh: CookieChanges }> => {
-    const answer = await authenticate(cookieJar.read(request))
+    const { answer, changes } = await refresh(cookieJar.read(request))
     const caller = callerOf(b2b, answer)
     if (caller === undefined) throw errors.upstreamInvalidResponse()
-    return { caller, refresh: refreshedCookies(answer, config.sessionSliding, Date.now(), fallbackSeconds) }
+    return { caller, refresh: changes }
   }
 
   /** sessions/get for the caller's member (organization + member id) or user. */
@@ -70,7 +69,7 @@ export default async function sessionRoutes (app: FastifyInstance) {
 
   // A session that Stytch no longer accepts ends here as on GET /session: its cookies expire.
   const expireWhenInvalid = (reply: FastifyReply, err: unknown): never => {
-    if (err instanceof BffError && err.errorType === 'session_invalid') cookieJar.expire(reply, SESSION_KINDS)
+    if (isSessionOver(err)) cookieJar.apply(reply, SESSION_OVER)
     throw err
   }
 
@@ -136,7 +135,7 @@ export default async function sessionRoutes (app: FastifyInstance) {
     const credential = cookies.session ? { session_token: cookies.session } : cookies.jwt ? { session_jwt: cookies.jwt } : undefined
     if (credential) {
       try {
-        await stytch.post(revokePath, credential)
+        await stytch.post(paths.revoke, credential)
       } catch (err) {
         request.log.warn({ error_type: err instanceof BffError ? err.errorType : 'unknown' }, 'session revoke failed; cookies expired anyway')
       }

@@ -1,63 +1,68 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { BffError, errors } from '../src/errors.js'
-import { refreshedCookies } from '../src/session/authenticate.js'
-import type { CookieChanges, CookieValues } from '../src/session/cookie-jar.js'
-import { identityFromSessionAnswer } from '../src/session/jwt-verifier.js'
+import { errors } from '../src/errors.js'
+import { isSessionOver, SESSION_OVER } from '../src/session/authenticate.js'
+import type { CookieChanges, CookieKind, CookieValues } from '../src/session/cookie-jar.js'
+import { identityFromSessionAnswer, type JwtCheck } from '../src/session/jwt-verifier.js'
 
 // GET /verify: forward auth for the gateway (nginx auth_request, Traefik ForwardAuth, Envoy
 // ext_authz). A young, valid session JWT answers 200 with identity headers and no upstream call;
-// otherwise the opaque session token is authenticated upstream (coalesced per session) and the
-// new JWT goes back as a cookie. Only 200 or 401 (502/504 when Stytch fails): a gateway turns
-// anything else into a 500.
+// otherwise the session is refreshed by the same rule as GET /session (src/session/authenticate.ts:
+// the opaque token upstream, or the JWT itself when it is the only cookie and not refused on its
+// own), coalesced per session, and the new JWT goes back as a cookie. Only 200 or 401 (502/504
+// when Stytch fails): a gateway turns anything else into a 500.
 
-const VERIFY_COOKIES = ['jwt', 'session'] as const // JWT first: single-header gateways keep the first
-const EXPIRED: CookieChanges = { jwt: null, session: null }
+// JWT first: single-header gateways keep the first
+const VERIFY_COOKIES: readonly CookieKind[] = ['jwt', 'session', 'intermediateSession']
 
 /**
- * Each cookie a verify answer sets is also copied into a header of its own: nginx's
- * $upstream_http_set_cookie holds only the first Set-Cookie (1.22) or all of them joined with
- * commas (1.23+), and a browser can use neither as two cookies. docs/gateway.md shows the use.
+ * With VERIFY_COOKIE_COPY_HEADERS=true, each cookie a verify answer sets is also copied into a
+ * header of its own: nginx's $upstream_http_set_cookie holds only the first Set-Cookie (1.22) or
+ * all of them joined with commas (1.23+), and a browser can use neither as two cookies. Off by
+ * default: the copies carry the tokens, and any other gateway may pass them on or log them.
+ * docs/gateway.md shows the nginx lines that consume them.
  */
-export const GATEWAY_COOKIE_HEADERS = { jwt: 'x-set-cookie-jwt', session: 'x-set-cookie-session' } as const
+export const GATEWAY_COOKIE_HEADERS: Record<CookieKind, string | undefined> = {
+  jwt: 'x-set-cookie-jwt',
+  session: 'x-set-cookie-session',
+  intermediateSession: 'x-set-cookie-intermediate-session',
+  pkce: undefined
+}
 
 export default async function verifyRoutes (app: FastifyInstance) {
   const { config, cookieJar, jwtVerifier } = app
-  const authenticate = app.authenticateSession
+  const refresh = app.refreshSession
   const b2b = config.vertical === 'b2b'
-  const fallbackSeconds = config.sessionDurationMinutes * 60
+  const copyHeaders = config.verifyCookieCopyHeaders
 
   const writeCookies = (reply: FastifyReply, changes: CookieChanges): void => {
     for (const kind of VERIFY_COOKIES) {
       const change = changes[kind]
       if (change === undefined) continue
       cookieJar.apply(reply, { [kind]: change })
+      if (!copyHeaders) continue
       const all = reply.getHeader('set-cookie')
       const line = Array.isArray(all) ? all[all.length - 1] : all
-      if (typeof line === 'string') reply.header(GATEWAY_COOKIE_HEADERS[kind], line)
+      const copy = GATEWAY_COOKIE_HEADERS[kind]
+      if (typeof line === 'string' && copy !== undefined) reply.header(copy, line)
     }
   }
 
   const verifyOrRefresh = async (reply: FastifyReply, cookies: CookieValues) => {
+    let jwtCheck: JwtCheck | undefined
     if (cookies.jwt !== undefined) {
-      const identity = await jwtVerifier.verify(cookies.jwt)
-      if (identity !== undefined) return reply.headers(identity).send()
+      jwtCheck = await jwtVerifier.check(cookies.jwt)
+      if (jwtCheck.identity !== undefined) return reply.headers(jwtCheck.identity).send()
     }
-    if (cookies.session === undefined) {
-      if (cookies.jwt === undefined) throw errors.sessionMissing()
-      // a JWT we cannot trust and nothing to refresh it with
-      writeCookies(reply, EXPIRED)
-      throw errors.sessionInvalid()
-    }
-    let answer
+    let refreshed
     try {
-      answer = await authenticate({ session: cookies.session })
+      refreshed = await refresh(cookies, jwtCheck)
     } catch (err) {
-      if (err instanceof BffError && err.errorType === 'session_invalid') writeCookies(reply, EXPIRED)
+      if (isSessionOver(err)) writeCookies(reply, SESSION_OVER)
       throw err
     }
-    const identity = identityFromSessionAnswer(b2b, answer)
+    const identity = identityFromSessionAnswer(b2b, refreshed.answer)
     if (identity === undefined) throw errors.upstreamInvalidResponse()
-    writeCookies(reply, refreshedCookies(answer, config.sessionSliding, Date.now(), fallbackSeconds))
+    writeCookies(reply, refreshed.changes)
     return reply.headers(identity).send()
   }
 
@@ -68,7 +73,7 @@ export default async function verifyRoutes (app: FastifyInstance) {
       cookies = cookieJar.read(request)
     } catch {
       // duplicate session cookies: we cannot tell which is current
-      writeCookies(reply, EXPIRED)
+      writeCookies(reply, SESSION_OVER)
       throw errors.sessionInvalid()
     }
     if (cookies.jwt !== undefined) {

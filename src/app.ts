@@ -27,7 +27,7 @@ export interface BuildOptions {
   loggerInstance?: FastifyServerOptions['loggerInstance']
   /** the demo page's needs; it is served only in emulator mode, never in production (routes/demo.ts) */
   demo?: DemoOptions
-  /** milliseconds since the epoch for the session JWT verifier (JWT_MAX_AGE_SECONDS); tests inject a clock */
+  /** milliseconds since the epoch for JWT verification and cookie lifetimes; tests inject a clock */
   now?: () => number
 }
 

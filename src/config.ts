@@ -138,6 +138,7 @@ const envSchema = z.object({
   HIDE_ACCOUNT_EXISTENCE: bool('HIDE_ACCOUNT_EXISTENCE', true),
   RESET_PKCE: bool('RESET_PKCE', true),
   JWT_MAX_AGE_SECONDS: int(0, 300, 60),
+  VERIFY_COOKIE_COPY_HEADERS: bool('VERIFY_COOKIE_COPY_HEADERS', false),
   RATE_LIMIT_GLOBAL_PER_MINUTE: int(1, 1_000_000, 300),
   RATE_LIMIT_AUTH_PER_MINUTE: int(1, 1_000_000, 10),
   RATE_LIMIT_IDENTIFIER_PER_HOUR: int(1, 1_000_000, 20),
@@ -187,6 +188,11 @@ export interface Config {
     hideAccountExistence: boolean
   }
   jwtMaxAgeSeconds: number
+  /**
+   * /verify also copies each Set-Cookie line into an X-Set-Cookie-* header, for gateways that
+   * forward only one Set-Cookie of a check (nginx). Off by default: the copies carry tokens.
+   */
+  verifyCookieCopyHeaders: boolean
   rateLimit: { globalPerMinute: number; authPerMinute: number; identifierPerHour: number; redisUrl: string | undefined }
   upstreamTimeoutMs: number
   bodyLimitBytes: number
@@ -276,6 +282,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       hideAccountExistence: e.HIDE_ACCOUNT_EXISTENCE
     },
     jwtMaxAgeSeconds: e.JWT_MAX_AGE_SECONDS ?? 60,
+    verifyCookieCopyHeaders: e.VERIFY_COOKIE_COPY_HEADERS,
     rateLimit: {
       globalPerMinute: e.RATE_LIMIT_GLOBAL_PER_MINUTE ?? 300,
       authPerMinute: e.RATE_LIMIT_AUTH_PER_MINUTE ?? 10,

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import type { Test } from 'tap'
-import { buildApp } from '../src/app.js'
+import { buildApp, type BuildOptions } from '../src/app.js'
 import { loadConfig, type Config } from '../src/config.js'
 import { buildEmulator } from '../src/emulator/app.js'
 import { loggerOptions } from '../src/logger.js'
@@ -19,9 +19,10 @@ export interface TestApp {
   logs: string[]
 }
 
-/** `build.now` may be a function of the emulator, so one clock can drive both (JWT age and Stytch). */
-export async function buildTestApp (t: TestContext, env: Record<string, string> = {}, build: { now?: (emulator: FastifyInstance) => number } = {}): Promise<TestApp> {
-  const emulator = await buildEmulator({})
+export async function buildTestApp (t: TestContext, env: Record<string, string> = {}, build: Pick<BuildOptions, 'now'> = {}): Promise<TestApp> {
+  // an injected clock drives the emulator, and the BFF reads the emulator's clock: the JWTs it signs
+  // and the BFF's checks agree, and emulator.clock.advance() moves both
+  const emulator = await buildEmulator(build.now ? { now: build.now } : {})
   const url = await emulator.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => emulator.close())
   const config = loadConfig({
@@ -38,8 +39,7 @@ export async function buildTestApp (t: TestContext, env: Record<string, string> 
   })
   const logs: string[] = []
   const stream = new Writable({ write (chunk, _enc, cb) { logs.push(String(chunk)); cb() } })
-  const clock = build.now
-  const app = await buildApp(config, { logger: { ...(loggerOptions(config) as object), stream }, ...(clock ? { now: () => clock(emulator) } : {}) })
+  const app = await buildApp(config, { logger: { ...(loggerOptions(config) as object), stream }, ...(build.now ? { now: () => emulator.emulator.clock.now() } : {}) })
   await app.ready()
   t.teardown(() => app.close())
   return { app, emulator, config, logs }

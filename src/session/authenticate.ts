@@ -3,6 +3,7 @@ import { BffError, errors } from '../errors.js'
 import type { StytchBody, StytchClient } from '../stytch/client.js'
 import { sessionPaths } from '../stytch/endpoints.js'
 import { cookieChangesFrom, type CookieChanges, type CookieValues } from './cookie-jar.js'
+import type { JwtCheck, JwtVerifier } from './jwt-verifier.js'
 
 // Authenticating the cookie session upstream (sessions/authenticate), shared by GET /session and
 // the refresh path of /verify. Concurrent calls for one session in this process share one
@@ -45,4 +46,34 @@ export function createSessionAuthenticator (config: Config, stytch: StytchClient
 export function refreshedCookies (body: StytchBody, sliding: boolean, nowMs: number, fallbackSeconds: number): CookieChanges {
   const { jwt, session } = cookieChangesFrom(body, nowMs, fallbackSeconds)
   return { ...(jwt ? { jwt } : {}), ...(sliding && session ? { session } : {}) }
+}
+
+/** What a session that is over leaves behind: the session, JWT and IST cookies expired. The PKCE cookie stays: a reset in progress is not a session. */
+export const SESSION_OVER: CookieChanges = { jwt: null, session: null, intermediateSession: null }
+
+/** A 401 that says the session is over (as opposed to no session at all, or Stytch failing). */
+export const isSessionOver = (err: unknown): boolean => err instanceof BffError && err.errorType === 'session_invalid'
+
+export interface SessionRefresh { answer: StytchBody; changes: CookieChanges }
+/** `jwtCheck`: what the JWT cookie already told the caller, so it is not checked twice */
+export type SessionRefresher = (cookies: CookieValues, jwtCheck?: JwtCheck) => Promise<SessionRefresh>
+
+/**
+ * The one rule GET /session and /verify (once its JWT is not young enough) share for the same
+ * cookies: the opaque session token goes to Stytch when there is one; otherwise the JWT does,
+ * unless it is refused on its own (bad signature, wrong project, garbage), which is a 401
+ * session_invalid without an upstream call. A JWT-only browser past JWT_MAX_AGE_SECONDS is
+ * therefore refreshed while Stytch accepts its session, and refused by both routes once it does
+ * not. Callers expire SESSION_OVER on a session_invalid.
+ */
+export function createSessionRefresher (config: Config, authenticate: SessionAuthenticator, jwtVerifier: JwtVerifier, now: () => number = Date.now): SessionRefresher {
+  const fallbackSeconds = config.sessionDurationMinutes * 60
+  return async (cookies, jwtCheck) => {
+    if (cookies.session === undefined && cookies.jwt !== undefined) {
+      const check = jwtCheck ?? await jwtVerifier.check(cookies.jwt)
+      if (check.identity === undefined && !check.refresh) throw errors.sessionInvalid()
+    }
+    const answer = await authenticate(cookies)
+    return { answer, changes: refreshedCookies(answer, config.sessionSliding, now(), fallbackSeconds) }
+  }
 }

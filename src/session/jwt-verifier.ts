@@ -34,6 +34,9 @@ export interface JwtVerifierOptions {
   onJwksError?: (reason: string) => void
 }
 
+/** identity when the JWT alone proves the session; else whether Stytch may still refresh it */
+export type JwtCheck = { identity: IdentityHeaders; refresh?: undefined } | { identity?: undefined; refresh: boolean }
+
 interface Verified { token: string; headers: IdentityHeaders; trustedUntil: number }
 
 /**
@@ -98,25 +101,38 @@ export class JwtVerifier {
    * JWT_MAX_AGE_SECONDS; undefined otherwise (forged, expired, too old, or no keys to tell).
    */
   async verify (token: string): Promise<IdentityHeaders | undefined> {
+    return (await this.check(token)).identity
+  }
+
+  /**
+   * What a JWT tells on its own: identity headers when it is valid and young enough; otherwise
+   * whether Stytch could still refresh it (`refresh`: signed by a key of the project but expired
+   * or older than JWT_MAX_AGE_SECONDS, or signed with a key we do not know yet, or no JWKS to
+   * tell) or it is refused outright (bad signature, algorithm, type, audience, issuer, garbage).
+   */
+  async check (token: string): Promise<JwtCheck> {
     const known = this.cached(token)
-    if (known !== undefined) return known
+    if (known !== undefined) return { identity: known }
     const now = this.now()
     let payload
     try {
       ({ payload } = await jwtVerify(token, this.getKey, { ...this.verifyOptions, currentDate: new Date(now) }))
-    } catch {
-      return undefined
+    } catch (err) {
+      // jose checks the signature before the time claims: an expired JWT was signed by the project
+      const refresh = err instanceof joseErrors.JWTExpired || err instanceof joseErrors.JWKSNoMatchingKey ||
+        (err instanceof joseErrors.JWTClaimValidationFailed && err.claim === 'nbf')
+      return { refresh }
     }
     const trustedUntil = Math.min((payload.exp as number) * 1000, (payload.iat as number) * 1000 + this.maxAgeMs)
-    if (now >= trustedUntil) return undefined
+    if (now >= trustedUntil) return { refresh: true }
     const headers = this.identityFromClaims(payload)
-    if (headers === undefined) return undefined
+    if (headers === undefined) return { refresh: true } // genuine, but its claims cannot go into headers
     if (this.cache.size >= this.cacheSize) {
       const oldest = this.cache.keys().next()
       if (oldest.done !== true) this.cache.delete(oldest.value)
     }
     this.cache.set(cacheKey(token), { token, headers, trustedUntil })
-    return headers
+    return { identity: headers }
   }
 
   /** Load the JWKS now (readiness probes); resolves whether or not it worked. */

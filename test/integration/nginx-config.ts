@@ -10,7 +10,10 @@ export interface NginxSite {
   api: string
 }
 
-/** The server block: /auth/ to the BFF, /api/ behind auth_request GET /auth/verify. */
+/**
+ * The server block: /auth/ to the BFF, /api/ behind auth_request GET /auth/verify. The BFF runs
+ * with VERIFY_COOKIE_COPY_HEADERS=true: nginx forwards only one Set-Cookie of a subrequest.
+ */
 export function nginxServerBlock ({ listen, bff, api }: NginxSite): string {
   return `server {
     listen ${listen};
@@ -27,6 +30,10 @@ export function nginxServerBlock ({ listen, bff, api }: NginxSite): string {
         # TRUST_PROXY on the BFF names this nginx, so it reads the client's IP from here
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;
+        # The token copies are for this nginx only: never to a browser (JavaScript can read them).
+        proxy_hide_header X-Set-Cookie-Jwt;
+        proxy_hide_header X-Set-Cookie-Session;
+        proxy_hide_header X-Set-Cookie-Intermediate-Session;
     }
 
     # Forward auth: a GET without body, with the browser's cookies.
@@ -50,13 +57,17 @@ export function nginxServerBlock ({ listen, bff, api }: NginxSite): string {
         auth_request_set $stytch_user_id $upstream_http_x_stytch_user_id;
         auth_request_set $stytch_roles $upstream_http_x_stytch_roles;
 
-        # A refreshed JWT (and, with SESSION_SLIDING, the session cookie) back to the browser.
-        # nginx keeps only one Set-Cookie of a subrequest, so the BFF also sends each cookie in a
-        # header of its own. "always": the cookies expired on a 401 reach the browser too.
+        # A refreshed JWT (and, with SESSION_SLIDING, the session cookie) back to the browser,
+        # and the three cookies expired on a 401 ("always"). nginx keeps only one Set-Cookie of a
+        # subrequest, so the BFF (VERIFY_COOKIE_COPY_HEADERS=true) also sends each cookie in a
+        # header of its own. They live only in these variables: the subrequest's headers never
+        # reach the browser or the API, and an empty value adds no header.
         auth_request_set $auth_cookie_jwt $upstream_http_x_set_cookie_jwt;
         auth_request_set $auth_cookie_session $upstream_http_x_set_cookie_session;
+        auth_request_set $auth_cookie_ist $upstream_http_x_set_cookie_intermediate_session;
         add_header Set-Cookie $auth_cookie_jwt always;
         add_header Set-Cookie $auth_cookie_session always;
+        add_header Set-Cookie $auth_cookie_ist always;
 
         proxy_pass http://${api};
         proxy_set_header Host $host;
@@ -67,6 +78,10 @@ export function nginxServerBlock ({ listen, bff, api }: NginxSite): string {
         proxy_set_header X-Stytch-Organization-Id $stytch_organization_id;
         proxy_set_header X-Stytch-User-Id $stytch_user_id;
         proxy_set_header X-Stytch-Roles $stytch_roles;
+        # A client's own copies (none of ours are ever in the request) are not passed on either.
+        proxy_set_header X-Set-Cookie-Jwt "";
+        proxy_set_header X-Set-Cookie-Session "";
+        proxy_set_header X-Set-Cookie-Intermediate-Session "";
     }
 }
 `

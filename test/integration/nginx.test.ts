@@ -80,7 +80,7 @@ class CookieJar {
 
 t.test('nginx auth_request in front of the BFF', { skip: nginx ? false : 'nginx not installed: skipping (bash .ci/run installs it)' }, async (t) => {
   // the BFF, on a real socket
-  const { app, emulator, logs } = await buildTestApp(t, { TRUST_PROXY: NGINX_IP, JWT_MAX_AGE_SECONDS: String(MAX_AGE_SECONDS) })
+  const { app, emulator, logs } = await buildTestApp(t, { TRUST_PROXY: NGINX_IP, JWT_MAX_AGE_SECONDS: String(MAX_AGE_SECONDS), VERIFY_COOKIE_COPY_HEADERS: 'true' })
   const bffUrl = await app.listen({ host: '127.0.0.1', port: 0 })
   const bff = new URL(bffUrl).host
 
@@ -161,6 +161,9 @@ t.test('nginx auth_request in front of the BFF', { skip: nginx ? false : 'nginx 
   t.same(jar.last, [], 'a young JWT: no cookie change')
   t.equal(authenticateCalls(), 0, 'verified locally: no upstream call')
   t.notOk(Object.keys(apiSeen.at(-1)!.headers).some((h) => h.startsWith('x-set-cookie')), 'no cookie copies reach the API')
+  const planted = await send('GET', '/api/whoami', { headers: { 'x-set-cookie-jwt': 'planted', 'x-set-cookie-session': 'planted' } })
+  t.equal(planted.status, 200)
+  t.notOk(Object.keys(apiSeen.at(-1)!.headers).some((h) => h.startsWith('x-set-cookie')), 'not even a client\'s own')
 
   const post = await send('POST', '/api/orders', { body: { item: 42 } })
   t.equal(post.status, 200, 'a POST passes too (the auth subrequest is a bodiless GET)')
@@ -175,17 +178,31 @@ t.test('nginx auth_request in front of the BFF', { skip: nginx ? false : 'nginx 
   t.match(jar.last, [/^__Host-stytch_session_jwt=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Strict$/, /^__Host-stytch_session=[^;]+; Max-Age=\d+; Path=\/; HttpOnly; Secure; SameSite=Strict$/],
     'the refreshed JWT and the slid session cookie reach the browser through nginx, intact')
   t.not(jar.cookies.get(JWT), firstJwt, 'the browser now holds the new JWT')
-  t.equal(aged.headers['x-set-cookie-jwt'], undefined, 'the copies stay between the BFF and nginx')
+  for (const name of ['x-set-cookie-jwt', 'x-set-cookie-session', 'x-set-cookie-intermediate-session']) {
+    t.equal(aged.headers[name], undefined, `${name} stays between the BFF and nginx`)
+  }
+  const agedApi = apiSeen.at(-1)!
+  t.notOk(Object.keys(agedApi.headers).some((h) => h.startsWith('x-set-cookie')), 'the API never receives the copies of a refresh')
+  const { cookie: _browserCookies, ...notCookie } = agedApi.headers
+  t.notOk(JSON.stringify(notCookie).includes(jar.cookies.get(SESSION)!), 'nor the session token in any header but the browser\'s own Cookie')
+
+  // a browser asking the BFF's own /auth/verify through nginx's /auth/ location: copies hidden
+  await new Promise((resolve) => setTimeout(resolve, MAX_AGE_SECONDS * 1000 + 200))
+  const viaAuth = await send('GET', '/auth/verify')
+  t.equal(viaAuth.status, 200)
+  t.ok(jar.last.length >= 1, 'refreshed: Set-Cookie reaches the browser')
+  t.notOk(Object.keys(viaAuth.headers).some((h) => h.startsWith('x-set-cookie')), 'the copies never reach a browser through /auth/')
+  const refreshes = authenticateCalls()
 
   const again = await send('GET', '/api/whoami')
   t.equal(again.status, 200)
-  t.equal(authenticateCalls(), 1, 'the new JWT is verified locally')
+  t.equal(authenticateCalls(), refreshes, 'the new JWT is verified locally')
   t.same(jar.last, [])
 
   const revoked = await send('GET', '/api/whoami', { cookies: `${JWT}=forged.jwt.value; ${SESSION}=revoked-token` })
   t.equal(revoked.status, 401, 'a session Stytch rejects: 401')
   const expired = [revoked.headers['set-cookie']].flat()
-  t.match(expired, [/^__Host-stytch_session_jwt=; Max-Age=0/, /^__Host-stytch_session=; Max-Age=0/], 'and its cookies are expired through nginx')
+  t.match(expired, [/^__Host-stytch_session_jwt=; Max-Age=0/, /^__Host-stytch_session=; Max-Age=0/, /^__Host-stytch_intermediate_session=; Max-Age=0/], 'and its three cookies are expired through nginx')
 
   const logout = await send('POST', '/auth/logout')
   t.equal(logout.status, 204)

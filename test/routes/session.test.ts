@@ -130,3 +130,89 @@ t.test('an upstream outage on GET /auth/session is 502 and keeps the cookies', a
   t.equal(res.json().error_type, 'upstream_unavailable')
   t.same(setCookies(res), [])
 })
+
+t.test('GET /auth/verify and GET /auth/session agree on the same cookies', async (t) => {
+  const { app, emulator } = await buildTestApp(t)
+  const [SESSION, JWT, IST, PKCE] = ALL as [string, string, string, string]
+  const authenticateCalls = () => emulator.emulator.requests.filter((r) => r.path === '/v1/b2b/sessions/authenticate')
+  const login = async (ageMs = 0) => {
+    const browser = new Browser(app)
+    emulator.emulator.clock.advance(-ageMs) // a JWT issued ageMs ago
+    await browser.post(LOGIN, demoLogin)
+    emulator.emulator.clock.advance(ageMs)
+    return browser
+  }
+  const revoke = async (browser: Browser) => {
+    const other = new Browser(app)
+    for (const [k, v] of browser.cookies) other.cookies.set(k, v)
+    t.equal((await other.post('/auth/logout')).statusCode, 204)
+  }
+  const both = async (cookie: string) => Promise.all(['/auth/verify', '/auth/session'].map(async (url) => {
+    const before = authenticateCalls().length
+    const res = await app.inject({ method: 'GET', url, headers: { cookie } })
+    return { url, res, upstream: authenticateCalls().slice(before).map((r) => r.body) }
+  }))
+
+  // a JWT-only browser whose JWT is older than JWT_MAX_AGE_SECONDS, session alive: refreshed by both
+  const stale = await login(120_000)
+  const staleJwt = stale.cookies.get(JWT)!
+  for (const { url, res, upstream } of await both(`${JWT}=${staleJwt}`)) {
+    t.equal(res.statusCode, 200, `${url}: refreshed`)
+    const jwt = setCookies(res).find((c) => c.name === JWT)
+    t.ok(jwt?.value && jwt.value !== staleJwt, `${url}: a new JWT cookie`)
+    t.same(upstream, [{ session_jwt: staleJwt, session_duration_minutes: 60 }], `${url}: the JWT itself went to Stytch, once`)
+  }
+
+  // the same browser once its session is revoked: refused by both, all three session cookies expired
+  const revoked = await login(120_000)
+  await revoke(revoked)
+  const revokedJwt = revoked.cookies.get(JWT)!
+  for (const { url, res, upstream } of await both(`${JWT}=${revokedJwt}; ${IST}=ist-left-over; ${PKCE}=reset-in-progress`)) {
+    t.equal(res.statusCode, 401, `${url}: refused`)
+    t.equal(res.json().error_type, 'session_invalid')
+    t.equal(upstream.length, 1, `${url}: Stytch said so`)
+    const expired = setCookies(res)
+    t.same(expired.map((c) => c.name).sort(), [SESSION, JWT, IST].sort(), `${url}: session, JWT and IST cookies expired; the PKCE cookie stays`)
+    for (const c of expired) t.match(c, { value: '', attributes: { 'max-age': '0', secure: true, httponly: true, path: '/', samesite: 'Strict' } })
+  }
+
+  // a JWT with a bad signature under the project's key, alone: refused by both without asking Stytch
+  const forged = staleJwt.slice(0, staleJwt.lastIndexOf('.') + 1) + Buffer.alloc(256, 7).toString('base64url')
+  for (const { url, res, upstream } of await both(`${JWT}=${forged}`)) {
+    t.equal(res.statusCode, 401, `${url}: forged JWT refused`)
+    t.equal(res.json().error_type, 'session_invalid')
+    t.same(upstream, [], `${url}: no upstream call`)
+    t.same(setCookies(res).map((c) => c.name).sort(), [SESSION, JWT, IST].sort())
+  }
+
+  // an opaque token Stytch rejects, beside a forged JWT: refused by both, all three expired
+  for (const { url, res } of await both(`${JWT}=${forged}; ${SESSION}=not-a-session; ${IST}=x; ${PKCE}=y`)) {
+    t.equal(res.statusCode, 401, url)
+    t.same(setCookies(res).map((c) => c.name).sort(), [SESSION, JWT, IST].sort(), `${url}: PKCE kept`)
+  }
+})
+
+t.test('methods a route does not serve answer 405 with Allow, before the Origin and CSRF guards', async (t) => {
+  const { app, emulator } = await buildTestApp(t, { ALLOWED_ORIGINS: 'https://app.example.com' })
+  const hostile = { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' }
+  for (const [method, url, allow] of [
+    ['POST', '/auth/verify', 'GET'],
+    ['PUT', '/auth/verify', 'GET'],
+    ['POST', '/auth/session', 'GET'],
+    ['DELETE', '/auth/session', 'GET'],
+    ['GET', '/auth/logout', 'POST'],
+    ['PUT', '/auth/logout', 'POST']
+  ] as const) {
+    for (const headers of [{}, hostile]) {
+      const res = await app.inject({ method, url, headers })
+      t.equal(res.statusCode, 405, `${method} ${url}`)
+      t.equal(res.headers.allow, allow)
+      t.match(res.json(), { status_code: 405, error_type: 'method_not_allowed', request_id: res.headers['x-request-id'] })
+    }
+  }
+  const csrf = await app.inject({ method: 'POST', url: '/auth/logout' })
+  t.equal(csrf.json().error_type, 'csrf_failed', 'a served method still needs the CSRF header')
+  const origin = await app.inject({ method: 'GET', url: '/auth/session', headers: hostile })
+  t.equal(origin.json().error_type, 'origin_not_allowed', 'and the Origin check')
+  t.equal(emulator.emulator.count(), 0, 'nothing reached Stytch')
+})

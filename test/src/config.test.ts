@@ -19,6 +19,7 @@ t.test('defaults follow SPEC section 6', async (t) => {
   t.equal(c.reset.hideAccountExistence, true)
   t.equal(c.reset.pkce, true)
   t.equal(c.jwtMaxAgeSeconds, 60)
+  t.equal(c.verifyCookieCopyHeaders, false, 'no token copies in headers unless asked for')
   t.same(c.rateLimit, { globalPerMinute: 300, authPerMinute: 10, identifierPerHour: 20, redisUrl: undefined })
   t.equal(c.upstreamTimeoutMs, 10_000)
   t.equal(c.bodyLimitBytes, 16_384)
@@ -93,4 +94,10 @@ t.test('TRUST_PROXY: false, a hop count, or IPs/CIDRs', async (t) => {
   t.same(loadConfig({ ...creds, TRUST_PROXY: '10.0.0.1, 10.1.0.0/16,::1' }).trustProxy, ['10.0.0.1', '10.1.0.0/16', '::1'])
   t.throws(() => loadConfig({ ...creds, TRUST_PROXY: 'true' }), /TRUST_PROXY/)
   t.throws(() => loadConfig({ ...creds, TRUST_PROXY: '10.0.0.0/40' }), /TRUST_PROXY/)
+})
+
+t.test('VERIFY_COOKIE_COPY_HEADERS: opt-in boolean, a bad value names the variable', async (t) => {
+  t.equal(loadConfig({ VERIFY_COOKIE_COPY_HEADERS: 'true' }).verifyCookieCopyHeaders, true)
+  t.equal(loadConfig({ VERIFY_COOKIE_COPY_HEADERS: 'false' }).verifyCookieCopyHeaders, false)
+  t.throws(() => loadConfig({ VERIFY_COOKIE_COPY_HEADERS: 'maybe' }), /VERIFY_COOKIE_COPY_HEADERS must be true or false/)
 })
