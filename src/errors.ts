@@ -33,7 +33,10 @@ export const errors = {
   originNotAllowed: () => new BffError(403, 'origin_not_allowed', 'Origin is not allowed'),
   sessionMissing: () => new BffError(401, 'session_missing', 'No session'),
   sessionInvalid: () => new BffError(401, 'session_invalid', 'Session is no longer valid'),
-  rateLimited: (retryAfterSeconds: number) => new BffError(429, 'rate_limited', 'Too many requests, retry later', { headers: { 'retry-after': String(retryAfterSeconds) } }),
+  /** `variable`: the configuration variable that sets the limit reached, named so an operator knows what to change */
+  rateLimited: (retryAfterSeconds: number, variable?: string) => new BffError(429, 'rate_limited',
+    `Too many requests, retry in ${retryAfterSeconds} s${variable ? ` (limit set by ${variable})` : ''}`,
+    { headers: { 'retry-after': String(retryAfterSeconds) } }),
   upstreamTimeout: () => new BffError(504, 'upstream_timeout', 'Stytch did not answer in time'),
   upstreamUnavailable: () => new BffError(502, 'upstream_unavailable', 'Stytch is unavailable'),
   upstreamInvalidResponse: () => new BffError(502, 'upstream_invalid_response', 'Stytch sent an answer that could not be used'),
