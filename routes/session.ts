@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import { BffError } from '../src/errors.js'
 import { refreshedCookies } from '../src/session/authenticate.js'
+import { pendingLogin } from '../src/session/pending-login.js'
 import { COOKIE_KINDS, SESSION_KINDS, withoutTokens, type CookieValues } from '../src/session/cookie-jar.js'
 import { sessionPaths } from '../src/stytch/endpoints.js'
 
@@ -16,6 +17,13 @@ export default async function sessionRoutes (app: FastifyInstance) {
 
   app.get('/session', async (request, reply) => {
     const cookies = cookieJar.read(request)
+    // B2B login half way through (only the IST cookie): 401 mfa_required / discovery_pending
+    // with what the page needs to resume (src/session/pending-login.ts)
+    if (config.vertical === 'b2b' && cookies.intermediateSession !== undefined && cookies.session === undefined && cookies.jwt === undefined) {
+      const pending = await pendingLogin(stytch, cookies.intermediateSession)
+      if (pending.errorType === 'session_invalid') cookieJar.expire(reply, ['intermediateSession'])
+      throw pending
+    }
     let answer
     try {
       answer = await authenticate(cookies)
