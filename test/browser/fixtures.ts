@@ -5,7 +5,7 @@ import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { withDemoResetUrl } from '../../routes/demo.js'
+import { emulatorDemo, withDemoResetUrl } from '../../routes/demo.js'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { loggerOptions } from '../../src/logger.js'
@@ -92,7 +92,7 @@ export async function startDemo (t: Teardown, env: Record<string, string> = {}):
     const config = withDemoResetUrl({ ...base, projectId: emulator.emulator.projectId, secret: emulator.emulator.secret, apiUrl })
     const logs: Array<{ reqId?: string; req?: { method: string; url: string }; res?: { statusCode: number } }> = []
     const stream = new Writable({ write (chunk, _enc, cb) { logs.push(JSON.parse(String(chunk))); cb() } })
-    const app = await buildApp(config, { logger: { ...(loggerOptions(config) as object), stream }, demo: { outbox: () => emulator.emulator.outbox } })
+    const app = await buildApp(config, { logger: { ...(loggerOptions(config) as object), stream }, demo: emulatorDemo(emulator.emulator) })
     try {
       await app.listen({ host: 'localhost', port })
     } catch (err) {
