@@ -9,6 +9,7 @@
  * @typedef {{ status: number, data: any }} ApiAnswer
  * @typedef {{ organization_id: string, member_id: string, organization_name: string }} MfaTarget
  * @typedef {{ kind: string, to: string, created_at: string, link?: string, code?: string }} OutboxMessage
+ * @typedef {{ email: string, organization: string, totp_code: string, totp_expires_in: number, recovery_codes: string[] }} Authenticator
  */
 
 const VIEWS = ['loading', 'login', 'mfa', 'discovery', 'forgot', 'reset', 'whoami']
@@ -115,6 +116,7 @@ function onSubmit (form, action) {
 
 async function showWhoami () {
   const answer = await api('GET', '/session')
+  if (answer.status === 401 && (await resumePendingLogin(answer.data))) return
   if (answer.status !== 200) {
     showLogin()
     if (answer.status !== 401) sayError(answer)
@@ -163,21 +165,55 @@ function showLogin () {
 }
 
 /**
+ * A login half way through (after a reload, say): GET /session answered 401 mfa_required or
+ * discovery_pending with what this step needs. Returns whether a step was resumed.
+ * @param {any} data the 401's error envelope
+ */
+async function resumePendingLogin (data) {
+  const pending = data?.intermediate_session
+  if (data?.error_type === 'discovery_pending' && pending) {
+    showDiscovery(pending.discovered_organizations ?? [], pending.email_address ?? '')
+    return true
+  }
+  if (data?.error_type !== 'mfa_required') return false
+  if (!pending?.organization?.organization_id || !pending.member_id) {
+    // Stytch did not say which organization this login was for: start again.
+    await api('POST', '/logout', {})
+    showLogin()
+    say('That login could not be resumed: log in again.')
+    return true
+  }
+  showMfa({
+    organization_id: pending.organization.organization_id,
+    member_id: pending.member_id,
+    organization_name: pending.organization.organization_name || 'This organization'
+  })
+  await refreshOutbox()
+  say('Your login is waiting for its second factor.')
+  return true
+}
+
+/** @param {MfaTarget} target */
+function showMfa (target) {
+  mfaTarget = target
+  el('mfa-organization').textContent = target.organization_name
+  input('mfa-method').value = 'sms'
+  input('mfa-code').value = ''
+  updateMfaLabel()
+  show('mfa')
+}
+
+/**
  * Where a B2B authentication lands: logged in, or a second factor to give.
  * @param {any} data a Stytch answer carrying member_authenticated
  */
 async function afterB2BAuthentication (data) {
   if (data.member_authenticated !== false) return showWhoami()
-  mfaTarget = {
+  showMfa({
     organization_id: data.organization?.organization_id ?? data.organization_id,
     member_id: data.member_id ?? data.member?.member_id,
     organization_name: data.organization?.organization_name ?? 'This organization'
-  }
-  el('mfa-organization').textContent = mfaTarget.organization_name
-  input('mfa-method').value = 'sms'
-  input('mfa-code').value = ''
-  updateMfaLabel()
-  show('mfa')
+  })
   // Stytch texts the member's default factor by itself; otherwise ask for a code.
   if (data.mfa_required?.secondary_auth_initiated !== 'sms_otp') await sendSmsCode()
   else await refreshOutbox()
@@ -195,6 +231,7 @@ function updateMfaLabel () {
   const method = input('mfa-method').value
   el('mfa-code-label').textContent = method === 'sms' ? 'Code sent by SMS' : method === 'totp' ? 'Code from your authenticator app' : 'Recovery code'
   el('mfa-resend').hidden = method !== 'sms'
+  if (method !== 'sms') refreshOutbox().catch(() => {}) // a fresh TOTP code
 }
 
 /** @param {any[]} organizations @param {string} email */
@@ -227,16 +264,66 @@ async function exchange (organizationId) {
   await afterB2BAuthentication(answer.data)
 }
 
+/**
+ * Asks strength_check before a reset: a weak password gets Stytch's feedback, not a failed reset.
+ * @param {string} password
+ */
+async function strongEnough (password) {
+  const path = config.vertical === 'b2b' ? '/b2b/passwords/strength_check' : '/passwords/strength_check'
+  const answer = await api('POST', path, { password })
+  if (answer.status !== 200) {
+    sayError(answer)
+    return false
+  }
+  const d = answer.data
+  if (d.valid_password !== false) {
+    el('reset-feedback').hidden = true
+    return true
+  }
+  // consumer: feedback.{warning,suggestions,luds_requirements}; B2B: zxcvbn_feedback + luds_feedback
+  const zxcvbn = d.feedback ?? d.zxcvbn_feedback ?? {}
+  const luds = d.feedback?.luds_requirements ?? d.luds_feedback ?? {}
+  /** @type {string[]} */
+  const tips = [...(Array.isArray(zxcvbn.suggestions) ? zxcvbn.suggestions : [])]
+  if (luds.missing_characters > 0) tips.push(`Add at least ${luds.missing_characters} more character${luds.missing_characters > 1 ? 's' : ''}.`)
+  if (luds.missing_complexity > 0) tips.push(`Mix in ${luds.missing_complexity} more kind${luds.missing_complexity > 1 ? 's' : ''} of character (lower case, upper case, digits, symbols).`)
+  el('reset-feedback-warning').textContent = `This password is too weak (score ${d.score ?? '?'} of 4). ${zxcvbn.warning ?? ''}`.trim()
+  el('reset-feedback-suggestions').replaceChildren(...tips.map((tip) => make('li', tip)))
+  el('reset-feedback').hidden = false
+  return false
+}
+
 // ---- outbox (emulator only: a real deployment sends real emails)
 
 async function refreshOutbox () {
   const res = await fetch('/demo/outbox', { credentials: 'same-origin' })
   if (!res.ok) return
-  /** @type {{ messages: OutboxMessage[] }} */
-  const { messages } = await res.json()
+  /** @type {{ messages: OutboxMessage[], authenticator?: Authenticator }} */
+  const { messages, authenticator } = await res.json()
+  renderAuthenticator(authenticator)
   const list = el('outbox-list')
   list.replaceChildren(...messages.map(renderMessage))
   if (messages.length === 0) list.replaceChildren(make('li', 'Nothing sent yet.', 'muted'))
+}
+
+/**
+ * What the demo member's authenticator app shows now, and its recovery codes not used yet.
+ * @param {Authenticator | undefined} a
+ */
+function renderAuthenticator (a) {
+  const box = el('authenticator')
+  box.hidden = a === undefined || config.vertical !== 'b2b'
+  if (a === undefined) return
+  el('authenticator-who').textContent = `${a.email} in ${a.organization}`
+  el('totp-code').textContent = a.totp_code
+  el('totp-expires').textContent = `(${a.totp_expires_in} s left)`
+  const codes = el('recovery-codes')
+  codes.replaceChildren(...a.recovery_codes.map((code) => {
+    const item = make('li')
+    item.append(make('code', code, 'recovery-code'))
+    return item
+  }))
+  if (a.recovery_codes.length === 0) codes.replaceChildren(make('li', 'All used.', 'muted'))
 }
 
 /** @param {OutboxMessage} m */
@@ -389,6 +476,7 @@ async function start () {
     const token = params.get('token') ?? ''
     const type = params.get('stytch_token_type')
     const password = input('reset-password').value
+    if (!(await strongEnough(password))) return
     const answer = config.vertical === 'consumer'
       ? await api('POST', '/passwords/email/reset', { token, password })
       : type === 'discovery'
@@ -403,6 +491,7 @@ async function start () {
     else await afterB2BAuthentication(answer.data)
   })
 
+  input('reset-password').addEventListener('input', () => { el('reset-feedback').hidden = true })
   input('mfa-method').addEventListener('change', updateMfaLabel)
   el('mfa-resend').addEventListener('click', () => { sendSmsCode().catch(() => say('Could not reach the BFF.', 'error')) })
   onSubmit(el('mfa-form'), async () => {
@@ -431,9 +520,23 @@ async function start () {
       .catch(() => say('Could not reach the BFF.', 'error'))
   })
 
+  // Back to log in from the MFA step or the organization picker: the login half way through is
+  // dropped, its intermediate-session cookie with it (POST /logout expires every cookie; there is
+  // no session to revoke). Elsewhere nothing is dropped: a reset link asked for still works.
   for (const back of document.querySelectorAll('button.back')) {
-    back.addEventListener('click', () => { say(''); showLogin() })
+    back.addEventListener('click', () => {
+      say('')
+      const pending = ['mfa', 'discovery'].includes(document.body.dataset.view ?? '')
+      mfaTarget = undefined
+      if (!pending) return showLogin()
+      api('POST', '/logout', {})
+        .then((answer) => { if (answer.status !== 204) sayError(answer) })
+        .catch(() => say('Could not reach the BFF.', 'error'))
+        .finally(showLogin)
+    })
   }
+  // While a code is being typed, keep the authenticator's TOTP code current.
+  setInterval(() => { if (document.body.dataset.view === 'mfa') refreshOutbox().catch(() => {}) }, 10_000)
   el('outbox-refresh').addEventListener('click', () => { refreshOutbox().catch(() => {}) })
   wireSessions()
 

@@ -31,7 +31,8 @@ function send (request: FastifyRequest, reply: FastifyReply, error: BffError) {
     error_message: error.message,
     request_id: request.id,
     ...(error.stytchRequestId ? { stytch_request_id: error.stytchRequestId } : {}),
-    ...(error.issues ? { issues: error.issues } : {})
+    ...(error.issues ? { issues: error.issues } : {}),
+    ...(error.intermediateSession ? { intermediate_session: error.intermediateSession } : {})
   })
 }
 

@@ -33,6 +33,13 @@ declare module 'fastify' {
   }
 }
 
+/** The variable that sets each limit: a 429 names it. */
+export const LIMIT_VARIABLES: Record<LimitName, string> = {
+  global: 'RATE_LIMIT_GLOBAL_PER_MINUTE',
+  auth: 'RATE_LIMIT_AUTH_PER_MINUTE',
+  identifier: 'RATE_LIMIT_IDENTIFIER_PER_HOUR'
+}
+
 const MINUTE = 60_000
 const HOUR = 60 * MINUTE
 /** after a Redis error, decide in memory for this long before trying Redis again */
@@ -48,7 +55,7 @@ export default fp(async function rateLimits (app: FastifyInstance, { config }: {
 
   const refuse = (limit: LimitName, ttlMs: number) => {
     metrics.rateLimited.inc({ limit })
-    return errors.rateLimited(Math.max(1, Math.ceil(ttlMs / 1000)))
+    return errors.rateLimited(Math.max(1, Math.ceil(ttlMs / 1000)), LIMIT_VARIABLES[limit])
   }
 
   // The global limit: @fastify/rate-limit's own route hook, on every route registered from here on

@@ -2,19 +2,56 @@ import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../src/config.js'
+import type { Emulator } from '../src/emulator/app.js'
 import type { OutboxMessage } from '../src/emulator/context.js'
 
 // The demo single-page app (demo/), served only when the embedded emulator stands in for Stytch
 // and never in production. The page calls the BFF exactly as any SPA would; the one extra it gets
-// is GET /demo/outbox: the emails and SMS codes the emulator "sent", so a reset link can be followed.
+// is GET /demo/outbox: the emails and SMS codes the emulator "sent", so a reset link can be followed,
+// and what the demo member's authenticator app and saved recovery codes would hold, so every MFA
+// option can be completed from the page.
+
+/** The demo member's second factors in the MFA organization, as the emulator knows them now. */
+export interface DemoAuthenticator {
+  email: string
+  organization: string
+  /** the TOTP code an authenticator app would show now, and the seconds it has left */
+  totp_code: string
+  totp_expires_in: number
+  /** recovery codes not used yet */
+  recovery_codes: string[]
+}
 
 export interface DemoOptions {
   /** the embedded emulator's outbox (reset emails, SMS codes) */
   outbox: () => readonly OutboxMessage[]
+  /** the demo member's authenticator app and recovery codes */
+  authenticator?: () => DemoAuthenticator | undefined
 }
 
 export const DEMO_EMAIL = 'demo@example.com' // the emulator's seed
 export const DEMO_ORGANIZATION = 'demo-org'
+export const DEMO_MFA_ORGANIZATION = 'mfa-org'
+const TOTP_STEP_MS = 30_000
+
+/** The demo's view of an embedded emulator: its outbox and the demo member's MFA factors. */
+export function emulatorDemo (emulator: Emulator): DemoOptions {
+  return {
+    outbox: () => emulator.outbox,
+    authenticator: () => {
+      const member = emulator.store.findMember(DEMO_EMAIL, DEMO_MFA_ORGANIZATION)
+      if (member?.totp === undefined) return undefined
+      const now = emulator.clock.now()
+      return {
+        email: DEMO_EMAIL,
+        organization: DEMO_MFA_ORGANIZATION,
+        totp_code: emulator.store.totpCode(member.member_id, now),
+        totp_expires_in: Math.ceil((TOTP_STEP_MS - (now % TOTP_STEP_MS)) / 1000),
+        recovery_codes: emulator.store.recoveryCodes(member.member_id)
+      }
+    }
+  }
+}
 
 const ASSETS: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
@@ -49,7 +86,7 @@ export function withDemoResetUrl (config: Config): Config {
   return { ...config, reset: { ...config.reset, redirectUrl: `${origin}/reset` } }
 }
 
-export default async function demoRoutes (app: FastifyInstance, { config, outbox }: { config: Config } & DemoOptions) {
+export default async function demoRoutes (app: FastifyInstance, { config, outbox, authenticator }: { config: Config } & DemoOptions) {
   if (!demoEnabled(config)) return
   const dir = demoDirectory()
   if (dir === undefined) {
@@ -59,18 +96,21 @@ export default async function demoRoutes (app: FastifyInstance, { config, outbox
   const page = readFileSync(`${dir}index.html`)
   const assets = new Map(Object.entries(ASSETS).map(([name, type]) => [name, { type, body: readFileSync(dir + name) }]))
 
+  // Not part of the API: none of these routes is in /docs/json.
+  const hidden = { schema: { hide: true } }
+
   // The same page answers / and /reset (the reset link's target); app.js picks the view.
   for (const url of ['/', '/reset']) {
-    app.get(url, async (_request, reply) => reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(page))
+    app.get(url, hidden, async (_request, reply) => reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(page))
   }
 
-  app.get<{ Params: { name: string } }>('/demo/:name', async (request, reply) => {
+  app.get<{ Params: { name: string } }>('/demo/:name', hidden, async (request, reply) => {
     const asset = assets.get(request.params.name)
     if (asset === undefined) return reply.callNotFound()
     return reply.header('cache-control', 'no-cache').type(asset.type).send(asset.body)
   })
 
-  app.get('/demo/config', async (_request, reply) => {
+  app.get('/demo/config', hidden, async (_request, reply) => {
     reply.header('cache-control', 'no-store')
     return {
       vertical: config.vertical,
@@ -80,8 +120,9 @@ export default async function demoRoutes (app: FastifyInstance, { config, outbox
     }
   })
 
-  // Newest first; the token travels inside the link, as in a real email.
-  app.get('/demo/outbox', async (_request, reply) => {
+  // Newest first; the token travels inside the link, as in a real email. The authenticator is
+  // the emulator's, computed at each request (a TOTP code changes every 30 s).
+  app.get('/demo/outbox', hidden, async (_request, reply) => {
     reply.header('cache-control', 'no-store')
     const messages = [...outbox()].reverse().map((m) => ({
       kind: m.kind,
@@ -90,6 +131,7 @@ export default async function demoRoutes (app: FastifyInstance, { config, outbox
       ...(m.link !== undefined ? { link: m.link } : {}),
       ...(m.code !== undefined ? { code: m.code } : {})
     }))
-    return { messages }
+    const factors = authenticator?.()
+    return { messages, ...(factors !== undefined ? { authenticator: factors } : {}) }
   })
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { errors } from '../src/errors.js'
+import type { DocResponse } from '../plugins/swagger.js'
 
 // Operations routes, off the prefix: no rate limit, no CSRF (GET, outside the prefix), still
 // served while draining (readiness then says 503).
@@ -37,9 +38,17 @@ export default async function healthRoutes (app: FastifyInstance) {
     return Date.now() - reachableAt < REACHABLE_FOR_MS ? 'reachable' : 'unreachable'
   }
 
-  app.get('/healthz', { config: ops, schema: { tags: ['Operations'], summary: 'Liveness (no upstream call)' } }, async () => ({ status: 'ok' }))
+  const docs = (responses: Record<string, DocResponse>) => ({ ...ops, docs: { responses } })
+  const status = (values: string[]) => ({ type: 'string', enum: values })
 
-  app.get('/readyz', { config: ops, schema: { tags: ['Operations'], summary: 'Readiness: JWKS loaded or Stytch reachable; 503 while draining' } }, async (_request, reply) => {
+  app.get('/healthz', { config: docs({ 200: { description: 'The process answers', schema: { type: 'object', required: ['status'], properties: { status: status(['ok']) } } } }), schema: { tags: ['Operations'], summary: 'Liveness (no upstream call)' } }, async () => ({ status: 'ok' }))
+
+  const readiness = {
+    type: 'object',
+    required: ['status', 'checks'],
+    properties: { status: status(['ready', 'not_ready']), checks: { type: 'object', properties: { config: status(['ok']), upstream: status(['jwks_loaded', 'reachable', 'unreachable']) } } }
+  }
+  app.get('/readyz', { config: docs({ 200: { description: 'Ready', schema: readiness }, 503: { description: 'Not ready (Stytch unreachable), or shutting_down (error envelope) while draining', schema: readiness } }), schema: { tags: ['Operations'], summary: 'Readiness: JWKS loaded or Stytch reachable; 503 while draining' } }, async (_request, reply) => {
     if (lifecycle.draining) throw errors.shuttingDown()
     const upstream = await upstreamCheck()
     if (lifecycle.draining) throw errors.shuttingDown()
@@ -47,7 +56,7 @@ export default async function healthRoutes (app: FastifyInstance) {
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks: { config: 'ok', upstream } })
   })
 
-  app.get('/metrics', { config: ops, schema: { tags: ['Operations'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
+  app.get('/metrics', { config: docs({ 200: { description: 'Prometheus text exposition format', contentType: 'text/plain', schema: { type: 'string' } } }), schema: { tags: ['Operations'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
     return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics())
   })
 }

@@ -2,9 +2,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { z } from 'zod'
 import { BffError, errors } from '../src/errors.js'
 import { isSessionOver, SESSION_OVER } from '../src/session/authenticate.js'
+import { pendingLogin } from '../src/session/pending-login.js'
 import { COOKIE_KINDS, withoutTokens, type CookieChanges, type CookieValues } from '../src/session/cookie-jar.js'
 import type { StytchBody } from '../src/stytch/client.js'
 import { sessionPaths } from '../src/stytch/endpoints.js'
+import { STYTCH_RESPONSES } from '../src/stytch/stytch-responses.js'
 
 // GET /session: who am I (authenticated upstream by the same rule as /verify's refresh, JWT
 //   cookie refreshed; a session that is over expires the session, JWT and IST cookies).
@@ -30,8 +32,26 @@ export default async function sessionRoutes (app: FastifyInstance) {
   const { config, stytch, cookieJar } = app
   const refresh = app.refreshSession
 
-  app.get('/session', async (request, reply) => {
+  const sessionDocs = {
+    schema: { summary: 'Who am I: the cookie session, authenticated with Stytch', tags: ['Session'] },
+    config: {
+      docs: {
+        responses: {
+          200: { description: 'Stytch\'s sessions/authenticate answer without its token fields; the JWT cookie is refreshed', schema: STYTCH_RESPONSES[sessionPaths(config.vertical).authenticate] ?? {} },
+          401: { description: 'session_missing, session_invalid (cookies expired), or, with only the intermediate-session cookie, mfa_required / discovery_pending with `intermediate_session`: what the page needs to resume the login', schema: { $ref: '#/components/schemas/ErrorEnvelope' } }
+        }
+      }
+    }
+  }
+  app.get('/session', sessionDocs, async (request, reply) => {
     const cookies = cookieJar.read(request)
+    // B2B login half way through (only the IST cookie): 401 mfa_required / discovery_pending
+    // with what the page needs to resume (src/session/pending-login.ts)
+    if (config.vertical === 'b2b' && cookies.intermediateSession !== undefined && cookies.session === undefined && cookies.jwt === undefined) {
+      const pending = await pendingLogin(stytch, cookies.intermediateSession)
+      if (pending.errorType === 'session_invalid') cookieJar.expire(reply, ['intermediateSession'])
+      throw pending
+    }
     let refreshed
     try {
       refreshed = await refresh(cookies)
@@ -73,8 +93,17 @@ export default async function sessionRoutes (app: FastifyInstance) {
     throw err
   }
 
+  const sessionSchema = { $ref: `#/components/schemas/${b2b ? 'api_b2b_session_v1_MemberSession' : 'api_session_v1_Session'}` }
+  const listDocs = {
+    200: {
+      description: `Stytch's sessions/get answer without any token; each of \`${listField}\` carries \`current\``,
+      schema: { type: 'object', required: ['request_id', listField], properties: { request_id: { type: 'string' }, status_code: { type: 'integer' }, [listField]: { type: 'array', items: { allOf: [sessionSchema, { type: 'object', required: ['current'], properties: { current: { type: 'boolean' } } }] } } } }
+    },
+    401: { description: 'session_missing, or session_invalid (cookies expired)', schema: { $ref: '#/components/schemas/ErrorEnvelope' } }
+  }
   app.get('/sessions', {
-    schema: { tags: TAGS, summary: 'The signed-in member\'s or user\'s live sessions, the current one marked (no tokens)' }
+    schema: { tags: TAGS, summary: 'The signed-in member\'s or user\'s live sessions, the current one marked (no tokens)' },
+    config: { docs: { responses: listDocs } }
   }, async (request, reply) => {
     const { caller, refresh } = await signedIn(request).catch((err: unknown) => expireWhenInvalid(reply, err))
     const { answer, sessions } = await listSessions(caller)
@@ -87,7 +116,15 @@ export default async function sessionRoutes (app: FastifyInstance) {
 
   app.post('/sessions/revoke', {
     schema: { body: REVOKE_BODY, tags: TAGS, summary: 'End one of the caller\'s own sessions; another member\'s or user\'s session id is 404 session_not_found' },
-    config: { authLimited: true }
+    config: {
+      authLimited: true,
+      docs: {
+        responses: {
+          200: { description: 'Stytch\'s sessions/revoke answer; revoking the current session expires every cookie', schema: { type: 'object', required: ['request_id'], properties: { request_id: { type: 'string' }, status_code: { type: 'integer' } } } },
+          404: { description: 'session_not_found: not one of the caller\'s sessions (nothing revoked)', schema: { $ref: '#/components/schemas/ErrorEnvelope' } }
+        }
+      }
+    }
   }, async (request, reply) => {
     const { session_id: sessionId } = request.body as z.infer<typeof REVOKE_BODY>
     const { caller, refresh } = await signedIn(request).catch((err: unknown) => expireWhenInvalid(reply, err))
@@ -126,8 +163,8 @@ export default async function sessionRoutes (app: FastifyInstance) {
   }
 
   app.post('/logout', {
-    schema: { body: LOGOUT_BODY, tags: TAGS, summary: 'Revoke this session (or with {"everywhere": true} every session of the member/user) and expire every cookie' },
-    config: { emptyBodyAllowed: true, authLimited: endsEverySession }
+    schema: { body: LOGOUT_BODY, tags: TAGS, summary: 'Log out: revoke this session (or with {"everywhere": true} every session of the member/user) and expire every cookie' },
+    config: { emptyBodyAllowed: true, authLimited: endsEverySession, docs: { responses: { 204: { description: 'Logged out: every cookie expired, whatever Stytch answered (everywhere: a failure is reported, the cookies are expired anyway)' } } } }
   }, async (request, reply) => {
     if ((request.body as z.infer<typeof LOGOUT_BODY>)?.everywhere === true) return logoutEverywhere(request, reply)
     let cookies: CookieValues = {}

@@ -83,13 +83,30 @@ export default async function verifyRoutes (app: FastifyInstance) {
     return verifyOrRefresh(reply, cookies)
   }
 
-  app.get('/verify', { config: { forwardAuth: true } }, verify)
+  const docs = {
+    schema: { summary: 'Forward auth for the gateway: 200 with identity headers or 401', tags: ['Session'] },
+    config: {
+      forwardAuth: true,
+      docs: {
+        responses: {
+          200: {
+            description: 'The session is valid: identity headers for the upstream service (a refreshed JWT also comes as Set-Cookie and X-Set-Cookie-Jwt)',
+            headers: Object.fromEntries(['X-Stytch-Session-Id', ...(b2b ? ['X-Stytch-Member-Id', 'X-Stytch-Organization-Id'] : ['X-Stytch-User-Id']), 'X-Stytch-Roles']
+              .map((name) => [name, { description: name === 'X-Stytch-Roles' ? 'comma-separated roles' : 'from the session', schema: { type: 'string' } }]))
+          },
+          401: { description: 'session_missing or session_invalid', schema: { $ref: '#/components/schemas/ErrorEnvelope' } }
+        }
+      }
+    }
+  } as const
+  app.get('/verify', docs, verify)
   // Envoy's ext_authz (HTTP) keeps the original method and appends the original path to its
   // path_prefix: /auth/verify/api/orders. Its check requests carry no body.
   app.route({
     method: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     url: '/verify/*',
-    config: { forwardAuth: true, emptyBodyAllowed: true },
+    schema: { summary: 'Forward auth as Envoy ext_authz (HTTP) asks: the original method and path appended', tags: ['Session'] },
+    config: { ...docs.config, emptyBodyAllowed: true },
     handler: verify
   })
 }

@@ -140,8 +140,9 @@ const envSchema = z.object({
   JWT_MAX_AGE_SECONDS: int(0, 300, 60),
   VERIFY_COOKIE_COPY_HEADERS: bool('VERIFY_COOKIE_COPY_HEADERS', false),
   RATE_LIMIT_GLOBAL_PER_MINUTE: int(1, 1_000_000, 300),
-  RATE_LIMIT_AUTH_PER_MINUTE: int(1, 1_000_000, 10),
-  RATE_LIMIT_IDENTIFIER_PER_HOUR: int(1, 1_000_000, 20),
+  // defaults depend on the mode (RATE_LIMIT_DEFAULTS)
+  RATE_LIMIT_AUTH_PER_MINUTE: int(1, 1_000_000),
+  RATE_LIMIT_IDENTIFIER_PER_HOUR: int(1, 1_000_000),
   REDIS_URL: optionalString,
   UPSTREAM_TIMEOUT_MS: int(100, 120_000, 10_000),
   BODY_LIMIT_BYTES: int(256, 1_048_576, 16_384),
@@ -149,7 +150,8 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_EXCLUDE_PATHS: logExcludePaths,
   EMULATOR_PORT: int(0, 65535, 3001),
-  EMULATOR_DEMO_PASSWORD: optionalString
+  EMULATOR_DEMO_PASSWORD: optionalString,
+  DOCS_UI: optionalString
 })
 
 export type Vertical = 'b2b' | 'consumer'
@@ -202,9 +204,21 @@ export interface Config {
   logExcludePaths: string[]
   emulatorPort: number
   emulatorDemoPassword: string
+  /** the browsable API reference at /docs (DOCS_UI; default on outside production) */
+  docsUi: boolean
 }
 
 export class ConfigError extends Error {}
+
+/**
+ * Auth-route limits when their variables are unset. Against real Stytch they are strict; in
+ * emulator mode (local development, never production) a person clicking through every demo flow
+ * twice in a minute (about 30 authenticate, MFA and reset calls) stays well below them.
+ */
+export const RATE_LIMIT_DEFAULTS = {
+  stytch: { authPerMinute: 10, identifierPerHour: 20 },
+  emulator: { authPerMinute: 120, identifierPerHour: 600 }
+} as const
 
 function defaultApiUrl (projectId: string): string {
   return projectId.startsWith('project-live-') ? 'https://api.stytch.com' : 'https://test.stytch.com'
@@ -236,6 +250,13 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     else problems.push('  COOKIE_SECURE: must be true or false')
   }
   if (production && !cookieSecure) problems.push('  COOKIE_SECURE: must be true when NODE_ENV=production')
+  const docsUiRaw = e.DOCS_UI?.toLowerCase()
+  let docsUi = !production
+  if (docsUiRaw !== undefined) {
+    if (['true', '1', 'yes', 'on'].includes(docsUiRaw)) docsUi = true
+    else if (['false', '0', 'no', 'off'].includes(docsUiRaw)) docsUi = false
+    else problems.push('  DOCS_UI: must be true or false')
+  }
   if (e.COOKIE_SAMESITE === 'None' && !cookieSecure) problems.push('  COOKIE_SAMESITE: None requires COOKIE_SECURE=true')
 
   const apiUrl = (e.STYTCH_API_URL ?? defaultApiUrl(e.STYTCH_PROJECT_ID ?? '')).replace(/\/+$/, '')
@@ -285,8 +306,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     verifyCookieCopyHeaders: e.VERIFY_COOKIE_COPY_HEADERS,
     rateLimit: {
       globalPerMinute: e.RATE_LIMIT_GLOBAL_PER_MINUTE ?? 300,
-      authPerMinute: e.RATE_LIMIT_AUTH_PER_MINUTE ?? 10,
-      identifierPerHour: e.RATE_LIMIT_IDENTIFIER_PER_HOUR ?? 20,
+      authPerMinute: e.RATE_LIMIT_AUTH_PER_MINUTE ?? RATE_LIMIT_DEFAULTS[emulator ? 'emulator' : 'stytch'].authPerMinute,
+      identifierPerHour: e.RATE_LIMIT_IDENTIFIER_PER_HOUR ?? RATE_LIMIT_DEFAULTS[emulator ? 'emulator' : 'stytch'].identifierPerHour,
       redisUrl: e.REDIS_URL
     },
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS ?? 10_000,
@@ -295,6 +316,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     logLevel: e.LOG_LEVEL,
     logExcludePaths: e.LOG_EXCLUDE_PATHS,
     emulatorPort: e.EMULATOR_PORT ?? 3001,
-    emulatorDemoPassword: e.EMULATOR_DEMO_PASSWORD ?? 'demo-password-123!'
+    emulatorDemoPassword: e.EMULATOR_DEMO_PASSWORD ?? 'demo-password-123!',
+    docsUi
   }
 }

@@ -10,8 +10,10 @@ export class BffError extends Error {
   readonly stytchRequestId: string | undefined
   /** extra response headers, e.g. Retry-After or Allow */
   readonly headers: Record<string, string> | undefined
+  /** a login half way through (IST only): what the page needs to resume it, never a token */
+  readonly intermediateSession: Record<string, unknown> | undefined
 
-  constructor (statusCode: number, errorType: string, message: string, extra: { issues?: Issue[]; stytchRequestId?: string; headers?: Record<string, string> } = {}) {
+  constructor (statusCode: number, errorType: string, message: string, extra: { issues?: Issue[]; stytchRequestId?: string; headers?: Record<string, string>; intermediateSession?: Record<string, unknown> } = {}) {
     super(message)
     this.name = 'BffError'
     this.statusCode = statusCode
@@ -19,6 +21,7 @@ export class BffError extends Error {
     this.issues = extra.issues
     this.stytchRequestId = extra.stytchRequestId
     this.headers = extra.headers
+    this.intermediateSession = extra.intermediateSession
   }
 }
 
@@ -33,7 +36,14 @@ export const errors = {
   originNotAllowed: () => new BffError(403, 'origin_not_allowed', 'Origin is not allowed'),
   sessionMissing: () => new BffError(401, 'session_missing', 'No session'),
   sessionInvalid: () => new BffError(401, 'session_invalid', 'Session is no longer valid'),
-  rateLimited: (retryAfterSeconds: number) => new BffError(429, 'rate_limited', 'Too many requests, retry later', { headers: { 'retry-after': String(retryAfterSeconds) } }),
+  /** IST only, a second factor is due: the organization, member and factors to finish with */
+  mfaRequired: (intermediateSession: Record<string, unknown>) => new BffError(401, 'mfa_required', 'No session yet: finish the second factor of this login', { intermediateSession }),
+  /** IST only, from a discovery login: the organizations to pick from */
+  discoveryPending: (intermediateSession: Record<string, unknown>) => new BffError(401, 'discovery_pending', 'No session yet: pick an organization to finish this login', { intermediateSession }),
+  /** `variable`: the configuration variable that sets the limit reached, named so an operator knows what to change */
+  rateLimited: (retryAfterSeconds: number, variable?: string) => new BffError(429, 'rate_limited',
+    `Too many requests, retry in ${retryAfterSeconds} s${variable ? ` (limit set by ${variable})` : ''}`,
+    { headers: { 'retry-after': String(retryAfterSeconds) } }),
   upstreamTimeout: () => new BffError(504, 'upstream_timeout', 'Stytch did not answer in time'),
   upstreamUnavailable: () => new BffError(502, 'upstream_unavailable', 'Stytch is unavailable'),
   upstreamInvalidResponse: () => new BffError(502, 'upstream_invalid_response', 'Stytch sent an answer that could not be used'),

@@ -1,6 +1,6 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
-import { demoOrigin, withDemoResetUrl } from '../routes/demo.js'
+import { demoOrigin, emulatorDemo, withDemoResetUrl } from '../routes/demo.js'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 
@@ -31,8 +31,8 @@ async function main (): Promise<void> {
   let emulator: FastifyInstance | undefined
   if (config.emulator) ({ config, emulator } = await startEmulator(config))
 
-  const outbox = emulator?.emulator.outbox // the demo page shows what the emulator "sent"
-  const app = await buildApp(config, outbox ? { demo: { outbox: () => outbox } } : {})
+  // the demo page shows what the emulator "sent" and the demo member's authenticator
+  const app = await buildApp(config, emulator ? { demo: emulatorDemo(emulator.emulator) } : {})
   // SIGTERM/SIGINT: drain (/readyz 503, new requests 503 shutting_down, Connection: close on every
   // answer), stop accepting, let in-flight requests finish, close idle keep-alive sockets, exit 0.
   // Whatever is still open shortly before SHUTDOWN_TIMEOUT_MS is cut so the exit stays clean;

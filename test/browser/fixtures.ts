@@ -5,7 +5,7 @@ import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
-import { withDemoResetUrl } from '../../routes/demo.js'
+import { emulatorDemo, withDemoResetUrl } from '../../routes/demo.js'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { loggerOptions } from '../../src/logger.js'
@@ -96,7 +96,7 @@ export async function startDemo (t: Teardown, env: Record<string, string> = {}, 
     const clock = build.now
     const app = await buildApp(config, {
       logger: { ...(loggerOptions(config) as object), stream },
-      demo: { outbox: () => emulator.emulator.outbox },
+      demo: emulatorDemo(emulator.emulator),
       ...(clock ? { now: () => clock(emulator) } : {})
     })
     try {

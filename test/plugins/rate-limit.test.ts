@@ -28,10 +28,11 @@ function get (app: FastifyInstance, url: string, ip = '127.0.0.1', headers: Reco
   return app.inject({ method: 'GET', url, remoteAddress: ip, headers })
 }
 
-function assertRateLimited (t: Test, res: LightMyRequestResponse, msg: string, maxRetryAfter: number): void {
+function assertRateLimited (t: Test, res: LightMyRequestResponse, msg: string, maxRetryAfter: number, variable?: string): void {
   t.equal(res.statusCode, 429, msg)
   const body = res.json() as Record<string, unknown>
   t.equal(body.error_type, 'rate_limited', `${msg}: rate_limited`)
+  if (variable) t.match(body.error_message, `(limit set by ${variable})`, `${msg}: the message names ${variable}`)
   t.equal(body.status_code, 429)
   t.equal(body.request_id, res.headers['x-request-id'], 'the envelope carries the request id')
   const retryAfter = Number(res.headers['retry-after'])
@@ -49,7 +50,7 @@ async function metric (app: FastifyInstance, line: RegExp): Promise<number> {
 t.test('global limit: per client IP on every route, unknown URLs included; health, readiness and metrics exempt', async (t) => {
   const { app } = await buildTestApp(t, { RATE_LIMIT_GLOBAL_PER_MINUTE: '3' })
   for (let i = 0; i < 3; i++) t.equal((await get(app, '/auth/session', '198.51.100.1')).statusCode, 401, `request ${i + 1} is answered`)
-  assertRateLimited(t, await get(app, '/auth/session', '198.51.100.1'), 'the 4th request from one IP', 60)
+  assertRateLimited(t, await get(app, '/auth/session', '198.51.100.1'), 'the 4th request from one IP', 60, 'RATE_LIMIT_GLOBAL_PER_MINUTE')
   assertRateLimited(t, await post(app, { ip: '198.51.100.1' }), 'a POST from the same IP', 60)
   assertRateLimited(t, await get(app, '/no/such/route', '198.51.100.1'), 'an unknown URL from the same IP', 60)
   t.equal((await get(app, '/auth/session', '198.51.100.2')).statusCode, 401, 'another IP has its own budget')
@@ -72,7 +73,7 @@ t.test('auth limit: one per-IP bucket shared by every authenticate, sign-up, res
   t.equal((await post(app, { ip, body: { organization_id: DEMO.org, email_address: DEMO.email } })).statusCode, 400, 'an invalid body counts')
   t.equal((await post(app, { ip, url: '/auth/b2b/passwords/email/reset/start', body: { organization_id: DEMO.org, email_address: 'nobody@example.com' } })).statusCode, 200, 'a reset start counts')
   t.equal((await post(app, { ip, url: '/auth/b2b/otps/sms/authenticate', body: { organization_id: DEMO.org, member_id: 'member-x', code: '123456' } })).statusCode, 401, 'an MFA call without its cookie counts')
-  assertRateLimited(t, await post(app, { ip, body: { organization_id: DEMO.org, email_address: DEMO.email, password: DEMO.password } }), 'the 5th auth request, even with the right password', 60)
+  assertRateLimited(t, await post(app, { ip, body: { organization_id: DEMO.org, email_address: DEMO.email, password: DEMO.password } }), 'the 5th auth request, even with the right password', 60, 'RATE_LIMIT_AUTH_PER_MINUTE')
   assertRateLimited(t, await post(app, { ip, url: '/auth/b2b/passwords/discovery/authenticate', body: { email_address: DEMO.email, password: DEMO.password } }), 'another auth route shares the bucket', 60)
   assertRateLimited(t, await post(app, { ip, body: { nonsense: true } }), 'a refused request is refused before validation', 60)
 
@@ -90,7 +91,7 @@ t.test('identifier limit: lower-cased trimmed email + organization, across clien
   t.equal((await attempt(1, DEMO.email)).statusCode, 401)
   t.equal((await attempt(2, '  DEMO@Example.com ')).statusCode, 401, 'case and surrounding spaces do not make a new identifier')
   const refused = await attempt(3, 'Demo@EXAMPLE.com')
-  assertRateLimited(t, refused, 'the 3rd attempt on one account from a 3rd IP', 3600)
+  assertRateLimited(t, refused, 'the 3rd attempt on one account from a 3rd IP', 3600, 'RATE_LIMIT_IDENTIFIER_PER_HOUR')
   t.ok(Number(refused.headers['retry-after']) > 60, 'Retry-After reflects the hourly window')
   t.equal((await attempt(4, DEMO.email, 'mfa-org')).statusCode, 401, 'the same email in another organization is another identifier')
   t.not((await attempt(5, 'someone-else@example.com')).statusCode, 429, 'another account is not affected')

@@ -2,7 +2,7 @@ import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { buildEmulator } from '../../src/emulator/app.js'
-import { withDemoResetUrl } from '../../routes/demo.js'
+import { emulatorDemo, withDemoResetUrl } from '../../routes/demo.js'
 import type { OutboxMessage } from '../../src/emulator/context.js'
 
 // The demo page is served in emulator mode only (never in production, never against real Stytch),
@@ -102,4 +102,29 @@ t.test('a reset started through the BFF puts a demo link in the outbox', async (
   t.equal(res.statusCode, 200)
   const [message] = (await app.inject({ url: '/demo/outbox' })).json().messages
   t.match(message.link, /^http:\/\/localhost:4321\/reset\?stytch_token_type=multi_tenant_passwords&token=/)
+})
+
+t.test('the outbox shows the demo member\'s current TOTP code and unused recovery codes, as the emulator knows them', async (t) => {
+  const T0 = Date.UTC(2026, 0, 1, 0, 0, 5)
+  const emulator = await buildEmulator({ now: () => T0 })
+  t.teardown(() => emulator.close())
+  const app = await buildApp(loadConfig({ LOG_LEVEL: 'silent' }), { logger: false, demo: emulatorDemo(emulator.emulator) })
+  t.teardown(() => app.close())
+  const { store, clock } = emulator.emulator
+  const member = store.findMember('demo@example.com', 'mfa-org')!
+  const outbox = async () => (await app.inject({ url: '/demo/outbox' })).json()
+  const first = await outbox()
+  t.same(first.authenticator, {
+    email: 'demo@example.com',
+    organization: 'mfa-org',
+    totp_code: store.totpCode(member.member_id),
+    totp_expires_in: 25,
+    recovery_codes: member.recovery_codes.map((c) => c.code)
+  })
+  t.equal(first.authenticator.recovery_codes.length, 10)
+  member.recovery_codes[0]!.used = true
+  clock.advance(30_000)
+  const later = await outbox()
+  t.equal(later.authenticator.totp_code, store.totpCode(member.member_id), 'the code of the current 30 s step')
+  t.same(later.authenticator.recovery_codes, member.recovery_codes.slice(1).map((c) => c.code), 'a used code is gone')
 })

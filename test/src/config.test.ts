@@ -28,6 +28,22 @@ t.test('defaults follow SPEC section 6', async (t) => {
   t.equal(c.emulator, false)
 })
 
+t.test('emulator mode: auth limits generous enough to click through the demo; variables still win', async (t) => {
+  t.same(loadConfig({}).rateLimit, { globalPerMinute: 300, authPerMinute: 120, identifierPerHour: 600, redisUrl: undefined })
+  t.same(loadConfig({ RATE_LIMIT_AUTH_PER_MINUTE: '7', RATE_LIMIT_IDENTIFIER_PER_HOUR: '9' }).rateLimit, { globalPerMinute: 300, authPerMinute: 7, identifierPerHour: 9, redisUrl: undefined })
+  t.equal(loadConfig({ ...creds, RATE_LIMIT_AUTH_PER_MINUTE: '' }).rateLimit.authPerMinute, 10, 'an empty value is the real-Stytch default')
+})
+
+t.test('DOCS_UI: on outside production, off in production unless set', async (t) => {
+  const prod = { ...creds, NODE_ENV: 'production', STYTCH_API_URL: 'https://test.stytch.com' }
+  t.equal(loadConfig({}).docsUi, true)
+  t.equal(loadConfig(creds).docsUi, true)
+  t.equal(loadConfig(prod).docsUi, false)
+  t.equal(loadConfig({ ...prod, DOCS_UI: 'true' }).docsUi, true)
+  t.equal(loadConfig({ ...creds, DOCS_UI: 'off' }).docsUi, false)
+  t.throws(() => loadConfig({ DOCS_UI: 'maybe' }), { message: /DOCS_UI: must be true or false/ })
+})
+
 t.test('live project ids default to the live API', async (t) => {
   t.equal(loadConfig({ ...creds, STYTCH_PROJECT_ID: 'project-live-x' }).apiUrl, 'https://api.stytch.com')
 })
