@@ -52,6 +52,11 @@ export interface Endpoint {
   pkce?: { challenge: 'code_challenge' | 'pkce_code_challenge' } | { verifier: 'code_verifier' | 'pkce_code_verifier' }
   /** reset start: HIDE_ACCOUNT_EXISTENCE applies */
   resetStart?: boolean
+  /**
+   * a password check (login, reset with the existing password): under HIDE_ACCOUNT_EXISTENCE an
+   * unknown account answers exactly as a wrong password does (401 unauthorized_credentials)
+   */
+  passwordCheck?: boolean
   /** whether the answer may carry session / intermediate-session tokens to turn into cookies */
   setsCookies: boolean
   /** counts against the stricter per-IP and per-identifier limits (authenticate, sign-up, reset, MFA) */
@@ -88,7 +93,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   // ---- B2B: organization-scoped passwords
   b2b('/passwords/authenticate', {
     body: z.strictObject({ organization_id: id, email_address: email, password, locale: locale.optional(), ...telemetry }),
-    fill: SESSION, setsCookies: true, authLimited: true
+    fill: SESSION, passwordCheck: true, setsCookies: true, authLimited: true
   }),
   b2b('/passwords/strength_check', {
     body: z.strictObject({ password, email_address: email.optional() }),
@@ -104,7 +109,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   }),
   b2b('/passwords/existing_password/reset', {
     body: z.strictObject({ organization_id: id, email_address: email, existing_password: password, new_password: password, locale: locale.optional(), ...telemetry }),
-    fill: SESSION, setsCookies: true, authLimited: true
+    fill: SESSION, passwordCheck: true, setsCookies: true, authLimited: true
   }),
   b2b('/passwords/session/reset', {
     body: z.strictObject({ organization_id: id, password, locale: locale.optional(), ...telemetry }),
@@ -113,7 +118,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   // ---- B2B: discovery (log in before choosing an organization)
   b2b('/passwords/discovery/authenticate', {
     body: z.strictObject({ email_address: email, password }),
-    setsCookies: true, authLimited: true
+    passwordCheck: true, setsCookies: true, authLimited: true
   }),
   b2b('/passwords/discovery/email/reset/start', {
     body: z.strictObject({ email_address: email, locale: text.optional() }),
@@ -194,7 +199,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   }),
   consumer('/passwords/authenticate', {
     body: z.strictObject({ email, password, ...telemetry }),
-    fill: SESSION, setsCookies: true, authLimited: true
+    fill: SESSION, passwordCheck: true, setsCookies: true, authLimited: true
   }),
   consumer('/passwords/strength_check', {
     body: z.strictObject({ password, email: email.optional() }),
@@ -216,7 +221,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   }),
   consumer('/passwords/existing_password/reset', {
     body: z.strictObject({ email, existing_password: password, new_password: password, ...telemetry }),
-    fill: SESSION, setsCookies: true, authLimited: true
+    fill: SESSION, passwordCheck: true, setsCookies: true, authLimited: true
   }),
   consumer('/passwords/session/reset', {
     body: z.strictObject({ password, ...telemetry }),
@@ -224,7 +229,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   })
 ]
 
-/** Stytch error types that mean "no such account" on a reset start (hidden by HIDE_ACCOUNT_EXISTENCE). */
+/** Stytch error types that mean "no such account" on a reset start or a password check (hidden by HIDE_ACCOUNT_EXISTENCE). */
 export const ACCOUNT_NOT_FOUND_ERRORS: ReadonlySet<string> = new Set([
   'email_not_found', 'member_not_found', 'user_not_found', 'member_password_not_found', 'no_user_password'
 ])
