@@ -2,11 +2,13 @@ import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../src/config.js'
-import type { OutboxMessage } from '../src/emulator/context.js'
 
 // The demo single-page app (demo/), served only when the embedded emulator stands in for Stytch
 // and never in production. The page calls the BFF exactly as any SPA would; the one extra it gets
 // is GET /demo/outbox: the emails and SMS codes the emulator "sent", so a reset link can be followed.
+
+/** what the demo shows of a message the emulator "sent" (not imported: the emulator is its own build) */
+export interface OutboxMessage { kind: string; to: string; created_at: string; link?: string; code?: string }
 
 export interface DemoOptions {
   /** the embedded emulator's outbox (reset emails, SMS codes) */

@@ -1,14 +1,25 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
-import { demoOrigin, withDemoResetUrl } from '../routes/demo.js'
+import { demoOrigin, withDemoResetUrl, type DemoOptions } from '../routes/demo.js'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 
 // The only file that touches process: read the environment, start the embedded emulator when
 // there are no credentials (never in production), listen, and close gracefully on signals.
 
-async function startEmulator (config: Config): Promise<{ config: Config; emulator: FastifyInstance }> {
-  const { buildEmulator } = await import('./emulator/app.js')
+// The emulator is its own build (npm run build:emulator) and is left out of the production image:
+// loaded by a path tsc does not follow, so the service build never contains it.
+const EMULATOR_MODULE = './emulator/app.js'
+type EmbeddedEmulator = FastifyInstance & { emulator: { projectId: string; secret: string; outbox: DemoOptions['outbox'] extends () => infer O ? O : never } }
+
+async function startEmulator (config: Config): Promise<{ config: Config; emulator: EmbeddedEmulator }> {
+  let buildEmulator: (opts: { demoPassword: string }) => Promise<EmbeddedEmulator>
+  try {
+    ({ buildEmulator } = await import(EMULATOR_MODULE) as { buildEmulator: typeof buildEmulator })
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err
+    throw new ConfigError('Invalid environment:\n  STYTCH_PROJECT_ID, STYTCH_SECRET: required, since this build has no embedded Stytch emulator (the production image leaves it out)')
+  }
   const emulator = await buildEmulator({ demoPassword: config.emulatorDemoPassword })
   const url = await emulator.listen({ host: '127.0.0.1', port: config.emulatorPort })
   const { projectId, secret } = emulator.emulator
@@ -18,8 +29,10 @@ async function startEmulator (config: Config): Promise<{ config: Config; emulato
 
 async function main (): Promise<void> {
   let config: Config
+  let emulator: EmbeddedEmulator | undefined
   try {
     config = loadConfig(process.env)
+    if (config.emulator) ({ config, emulator } = await startEmulator(config))
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`stytch-bff: ${err.message}\n`)
@@ -27,9 +40,6 @@ async function main (): Promise<void> {
     }
     throw err
   }
-
-  let emulator: FastifyInstance | undefined
-  if (config.emulator) ({ config, emulator } = await startEmulator(config))
 
   const outbox = emulator?.emulator.outbox // the demo page shows what the emulator "sent"
   const app = await buildApp(config, outbox ? { demo: { outbox: () => outbox } } : {})
