@@ -23,7 +23,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY routes ./routes
 COPY plugins ./plugins
-RUN npm run build
+# the service only: the Stytch emulator (npm run build:emulator) stays out of the image
+RUN npm run build:service
 
 # --- runtime --------------------------------------------------------------------
 FROM ${BASE_IMAGE} AS runtime

@@ -56,7 +56,7 @@ export default fp(async function security (app: FastifyInstance, { config }: { c
   const forwardAuthHeaders = noStore
 
   app.decorateRequest('clientIp', '')
-  const clientIpOf = clientIpResolver(config.trustProxy !== false)
+  const clientIpOf = clientIpResolver(proxyTrust(config.trustProxy) !== false)
   // forward-auth routes skip @fastify/cors (its per-route switch), so no hook below sees them
   app.addHook('onRoute', (route) => {
     if (route.config?.forwardAuth) route.config = { ...route.config, cors: false } as typeof route.config
@@ -115,6 +115,21 @@ export default fp(async function security (app: FastifyInstance, { config }: { c
     parseJson(request, body as string, done)
   })
 }, { name: 'security', fastify: '5.x' })
+
+/**
+ * Which addresses are proxies, as Fastify's trustProxy option (proxy-addr's trust function): called
+ * with each address from the peer leftwards through X-Forwarded-For and its hop number (0 = the
+ * peer); the client is the first address not trusted. A hop count trusts exactly that many hops:
+ * Fastify 5 refuses to trust a bare number, so it becomes this function. IPs/CIDRs go to
+ * proxy-addr as they are (it matches IPv4-mapped IPv6 peers too).
+ */
+export function proxyTrust (trustProxy: Config['trustProxy']): false | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trustProxy === 'number') {
+    const hops = trustProxy
+    return hops === 0 ? false : (_address, hop) => hop < hops
+  }
+  return trustProxy
+}
 
 /**
  * request.ip, remembered per (peer, X-Forwarded-For) pair: proxy-addr parses every address of the

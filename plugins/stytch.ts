@@ -1,3 +1,4 @@
+import fastifyCookie from '@fastify/cookie'
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../src/config.js'
@@ -40,7 +41,10 @@ export default fp(async function stytch (app: FastifyInstance, { config, now }: 
   app.decorate('config', config)
   app.decorate('stytch', client)
   app.decorate('upstreamObservers', observers)
-  app.decorate('cookieJar', new CookieJar(config.cookie, (msg, detail) => app.log.error(detail, msg)))
+  // @fastify/cookie for its serializer only: without its per-request parsing hook, since the jar
+  // reads the four cookies it knows itself (and refuses duplicates, which a parser would hide).
+  await app.register(fastifyCookie, { hook: false })
+  app.decorate('cookieJar', new CookieJar(config.cookie, app.serializeCookie, (msg, detail) => app.log.error(detail, msg)))
   app.decorate('authenticateSession', createSessionAuthenticator(config, client))
   const jwksPath = sessionPaths(config.vertical).jwks(config.projectId)
   const jwtVerifier = new JwtVerifier({

@@ -2,8 +2,6 @@ import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import type { Config } from '../src/config.js'
-import type { Emulator } from '../src/emulator/app.js'
-import type { OutboxMessage } from '../src/emulator/context.js'
 
 // The demo single-page app (demo/), served only when the embedded emulator stands in for Stytch
 // and never in production. The page calls the BFF exactly as any SPA would; the one extra it gets
@@ -22,6 +20,9 @@ export interface DemoAuthenticator {
   recovery_codes: string[]
 }
 
+/** what the demo shows of a message the emulator "sent" (not imported: the emulator is its own build) */
+export interface OutboxMessage { kind: string; to: string; created_at: string; link?: string; code?: string }
+
 export interface DemoOptions {
   /** the embedded emulator's outbox (reset emails, SMS codes) */
   outbox: () => readonly OutboxMessage[]
@@ -32,26 +33,8 @@ export interface DemoOptions {
 export const DEMO_EMAIL = 'demo@example.com' // the emulator's seed
 export const DEMO_ORGANIZATION = 'demo-org'
 export const DEMO_MFA_ORGANIZATION = 'mfa-org'
-const TOTP_STEP_MS = 30_000
 
 /** The demo's view of an embedded emulator: its outbox and the demo member's MFA factors. */
-export function emulatorDemo (emulator: Emulator): DemoOptions {
-  return {
-    outbox: () => emulator.outbox,
-    authenticator: () => {
-      const member = emulator.store.findMember(DEMO_EMAIL, DEMO_MFA_ORGANIZATION)
-      if (member?.totp === undefined) return undefined
-      const now = emulator.clock.now()
-      return {
-        email: DEMO_EMAIL,
-        organization: DEMO_MFA_ORGANIZATION,
-        totp_code: emulator.store.totpCode(member.member_id, now),
-        totp_expires_in: Math.ceil((TOTP_STEP_MS - (now % TOTP_STEP_MS)) / 1000),
-        recovery_codes: emulator.store.recoveryCodes(member.member_id)
-      }
-    }
-  }
-}
 
 const ASSETS: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',

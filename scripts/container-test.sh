@@ -14,7 +14,8 @@
 #
 # Checks (each prints PASS or FAIL; the exit code is non-zero on any FAIL):
 #   image builds; image holds no dev dependency; production refuses to start
-#   without credentials; /healthz answers 200 through the published port;
+#   without credentials; the image holds no emulator code and a start without
+#   credentials outside production cannot reach one; /healthz answers 200 through the published port;
 #   `podman healthcheck run` is healthy; the process is not root and node is
 #   PID 1; `podman stop -t 10` ends it by SIGTERM with exit code 0.
 #
@@ -163,6 +164,32 @@ if [ "$rc" -ne 0 ] && grep -q 'STYTCH_PROJECT_ID' <<<"$out"; then
   pass "without credentials the image refuses to start (exit $rc, names STYTCH_PROJECT_ID)"
 else
   fail "without credentials the image refuses to start (exit $rc): $(tail -c 400 <<<"$out")"
+fi
+
+# --- no emulator in the image ---------------------------------------------------
+# The Stytch emulator is its own build (npm run build:emulator); the image has the
+# service build only. Markers: the emulator's directory, its unknown-route error type
+# and its banner, which no service file contains.
+# shellcheck disable=SC2016
+emucheck=$(timeout 60 podman run --rm --no-healthcheck "${ULIMITS[@]}" --entrypoint node "$IMAGE" -e '
+  const fs = require("fs"), path = require("path");
+  const files = [];
+  const walk = (d) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) { const p = path.join(d, e.name); if (e.isDirectory()) walk(p); else files.push(p) } };
+  walk("/app/dist");
+  const marked = files.filter((f) => /route_not_found|Stytch emulator listening/.test(fs.readFileSync(f, "utf8")));
+  const dirs = files.filter((f) => f.includes("/emulator/")).slice(0, 5);
+  console.log(JSON.stringify({ files: files.length, dirs, marked }));
+' 2>&1)
+if grep -q '"dirs":\[\],"marked":\[\]' <<<"$emucheck" && ! grep -q '"files":0' <<<"$emucheck"; then
+  pass "no emulator code in the image ($(grep -o '"files":[0-9]*' <<<"$emucheck" | cut -d: -f2) files under /app/dist, none from src/emulator)"
+else
+  fail "no emulator code in the image: $emucheck"
+fi
+out=$(timeout 60 podman run --rm --no-healthcheck "${ULIMITS[@]}" -e NODE_ENV=development "$IMAGE" 2>&1); rc=$?
+if [ "$rc" -ne 0 ] && grep -q 'no embedded Stytch emulator' <<<"$out"; then
+  pass "outside production without credentials the image cannot start an emulator (exit $rc: $(grep -o 'required, since this build has no embedded Stytch emulator' <<<"$out"))"
+else
+  fail "outside production without credentials the image must refuse, having no emulator (exit $rc): $(tail -c 400 <<<"$out")"
 fi
 
 # --- run ------------------------------------------------------------------------

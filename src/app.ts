@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
 import type { ZodType } from 'zod'
 import errorHandler from '../plugins/error-handler.js'
-import security from '../plugins/security.js'
+import security, { proxyTrust } from '../plugins/security.js'
 import stytch from '../plugins/stytch.js'
 import demoRoutes, { type DemoOptions } from '../routes/demo.js'
 import lifecycle from '../plugins/lifecycle.js'
@@ -38,8 +38,8 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     ...(opts.loggerInstance ? { loggerInstance: opts.loggerInstance } : { logger: opts.logger ?? { ...loggerOptions(config), stream: logDestination() } }),
     logController: new RequestLog(config.logExcludePaths),
     bodyLimit: config.bodyLimitBytes,
-    // false | hop count | IPs/CIDRs; Fastify (proxy-addr) takes all three
-    trustProxy: config.trustProxy as FastifyServerOptions['trustProxy'],
+    // false | IPs/CIDRs | a hop count as an explicit trust function (plugins/security.ts)
+    trustProxy: proxyTrust(config.trustProxy),
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id']

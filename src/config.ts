@@ -105,8 +105,33 @@ const cookieName = (fallback: string) =>
       ctx.addIssue({ code: 'custom', message: 'must be 1-64 characters of A-Z a-z 0-9 _ . -' })
       return z.NEVER
     }
+    // browsers match the prefixes case-insensitively; ours is chosen from COOKIE_SECURE/COOKIE_DOMAIN
+    if (/^__(host|secure)-/i.test(v)) {
+      ctx.addIssue({ code: 'custom', message: 'must not start with __Host- or __Secure-: the prefix is added from COOKIE_SECURE and COOKIE_DOMAIN' })
+      return z.NEVER
+    }
     return v
   })
+
+// A host name as a browser accepts it in Domain=: letters, digits and hyphens in dot-separated
+// labels of at most 63 characters, 253 in all; no IP address (a browser only accepts one that
+// equals the host, where no Domain does the same), no trailing dot (it matches no host). A
+// leading dot is ignored by browsers, so it is dropped here. Lower-cased.
+const cookieDomain = z.string().optional().transform((value, ctx) => {
+  const raw = (value ?? '').trim()
+  if (raw === '') return undefined
+  const domain = raw.replace(/^\./, '').toLowerCase()
+  const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
+  if (domain.length > 253 || !domain.split('.').every((l) => label.test(l))) {
+    ctx.addIssue({ code: 'custom', message: `"${raw}" is not a host name like example.com (letters, digits, hyphens and dots only; no port, path, spaces, ";" or "=")` })
+    return z.NEVER
+  }
+  if (/^[0-9.]+$/.test(domain)) {
+    ctx.addIssue({ code: 'custom', message: `"${raw}" looks like an IP address: leave COOKIE_DOMAIN unset to scope cookies to the host` })
+    return z.NEVER
+  }
+  return domain
+})
 
 const envSchema = z.object({
   NODE_ENV: optionalString,
@@ -122,7 +147,7 @@ const envSchema = z.object({
   CSRF_HEADER: z.string().default('X-CSRF').refine((h) => /^[A-Za-z0-9-]{1,64}$/.test(h), 'must be an HTTP header name'),
   COOKIE_SECURE: z.string().optional(),
   COOKIE_SAMESITE: sameSite,
-  COOKIE_DOMAIN: optionalString,
+  COOKIE_DOMAIN: cookieDomain,
   SESSION_COOKIE_NAME: cookieName('stytch_session'),
   JWT_COOKIE_NAME: cookieName('stytch_session_jwt'),
   IST_COOKIE_NAME: cookieName('stytch_intermediate_session'),
@@ -264,7 +289,16 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
 
   if (problems.length > 0) throw new ConfigError(`Invalid environment:\n${problems.join('\n')}`)
 
+  // __Host- (Secure, Path=/, no Domain) unless a Domain is set, then __Secure-; none on plain http
   const prefix = (name: string) => (cookieSecure ? (e.COOKIE_DOMAIN ? '__Secure-' : '__Host-') : '') + name
+  const cookieNames = { SESSION_COOKIE_NAME: e.SESSION_COOKIE_NAME, JWT_COOKIE_NAME: e.JWT_COOKIE_NAME, IST_COOKIE_NAME: e.IST_COOKIE_NAME, PKCE_COOKIE_NAME: e.PKCE_COOKIE_NAME }
+  const seen = new Map<string, string>()
+  for (const [variable, name] of Object.entries(cookieNames)) {
+    const other = seen.get(name)
+    if (other !== undefined) problems.push(`  ${variable}: "${name}" is already the name of ${other}`)
+    seen.set(name, variable)
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid environment:\n${problems.join('\n')}`)
 
   return {
     production,

@@ -53,6 +53,9 @@ export const errors = {
   methodNotAllowed: (allow: string[]) => new BffError(405, 'method_not_allowed', 'Method not allowed', { headers: { allow: allow.join(', ') } }),
   shuttingDown: () => new BffError(503, 'shutting_down', 'Server is shutting down'),
   internal: () => new BffError(500, 'internal_error', 'Internal error'),
+  /** a failed password check, whether the account is unknown or the password wrong (HIDE_ACCOUNT_EXISTENCE) */
+  unauthorizedCredentials: (stytchRequestId: string | undefined) =>
+    new BffError(401, 'unauthorized_credentials', 'Unauthorized credentials.', stytchRequestId ? { stytchRequestId } : {}),
   /** a Stytch 4xx passed through with its status and error_type */
   stytch: (statusCode: number, errorType: string, message: string, stytchRequestId: string | undefined) =>
     new BffError(statusCode, errorType, message, stytchRequestId ? { stytchRequestId } : {})

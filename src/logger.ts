@@ -124,42 +124,80 @@ export class RequestLog extends LogController {
 }
 
 /**
- * stdout without blocking the event loop. Lines are copied into a 32 KiB buffer and handed to
- * pino's asynchronous destination (sonic-boom) when it is full, and at least every 250 ms. A write
- * to a pipe (a container's stdout) costs a system call, a thread hand-off and waking the reader:
- * once per line it was about a fifth of a cheap request's CPU. Copying (rather than keeping the
- * line strings) lets every line die young instead of being promoted by the garbage collector while
- * it waits, and sonic-boom's own minLength buffering re-measured its whole buffer on every line.
- * pino's exit hook calls flushSync, which empties the buffer first, so nothing is lost when the
- * process exits or crashes.
+ * stdout without blocking the event loop: the stream pino writes to. Lines are copied into a
+ * 32 KiB buffer and handed to pino's asynchronous destination (sonic-boom) as one write when it is
+ * full, and at least every 250 ms. A write to a pipe (a container's stdout) costs a system call, a
+ * thread hand-off and waking the reader: once per line it was about a fifth of a cheap request's
+ * CPU. Copying (rather than keeping the line strings) lets every line die young.
+ *
+ * Why not sonic-boom's own `minLength`: it appends each line to a string and measures the whole
+ * pending string (Buffer.byteLength) on every write, which flattens it; measured on 200k request
+ * lines piped to a reader, it cost more CPU per line than no batching at all (about 7.6 µs against
+ * 6.3-7.2 µs unbatched and 4.8-5.3 µs here, pino's serialization included). This class only uses
+ * sonic-boom's public write/flush/flushSync; it replaces none of its methods.
+ *
+ * Exit: pino's exit hook empties sonic-boom; this stream's own exit hook first hands it what is
+ * still in the buffer and flushes synchronously, so nothing is lost when the process exits.
  */
-export function logDestination (flushEveryMs = 250, batchBytes = 32 * 1024): ReturnType<typeof destination> {
-  const sonic = destination({ dest: 1, sync: false })
-  const write = sonic.write.bind(sonic)
-  const flush = sonic.flush.bind(sonic)
-  const flushSync = sonic.flushSync.bind(sonic)
-  const batch = Buffer.allocUnsafe(2 * batchBytes)
-  let used = 0
-  const drain = (): void => {
-    if (used === 0) return
-    const text = batch.toString('utf8', 0, used)
-    used = 0
-    write(text)
+export class BatchedDestination {
+  private readonly batch: Buffer
+  private used = 0
+  private readonly timer: NodeJS.Timeout
+
+  constructor (
+    private readonly sonic: ReturnType<typeof destination> = destination({ dest: 1, sync: false }),
+    flushEveryMs = 250,
+    private readonly batchBytes = 32 * 1024
+  ) {
+    this.batch = Buffer.allocUnsafe(2 * batchBytes)
+    this.timer = setInterval(() => { try { this.drain() } catch { /* destination closed */ } }, flushEveryMs)
+    this.timer.unref()
+    LIVE.add(this)
+    sonic.once('close', () => { clearInterval(this.timer); LIVE.delete(this) })
   }
-  sonic.write = (line: string): boolean => {
+
+  write (line: string): boolean {
     // a UTF-16 unit is at most 3 bytes of UTF-8
-    if (line.length * 3 > batch.length - used) {
-      drain()
-      if (line.length * 3 > batch.length) return write(line)
+    if (line.length * 3 > this.batch.length - this.used) {
+      this.drain()
+      if (line.length * 3 > this.batch.length) return this.sonic.write(line)
     }
-    used += batch.write(line, used)
-    if (used >= batchBytes) drain()
+    this.used += this.batch.write(line, this.used)
+    if (this.used >= this.batchBytes) this.drain()
     return true
   }
-  sonic.flush = (cb?: (err?: Error) => void): void => { drain(); flush(cb) }
-  sonic.flushSync = (): void => { drain(); flushSync() }
-  const timer = setInterval(() => { try { drain() } catch { /* destination closed */ } }, flushEveryMs)
-  timer.unref()
-  sonic.once('close', () => clearInterval(timer))
-  return sonic
+
+  flush (cb?: (err?: Error) => void): void {
+    this.drain()
+    this.sonic.flush(cb)
+  }
+
+  flushSync (): void {
+    this.drain()
+    this.sonic.flushSync()
+  }
+
+  end (): void {
+    this.drain()
+    this.sonic.end()
+  }
+
+  private drain (): void {
+    if (this.used === 0) return
+    const text = this.batch.toString('utf8', 0, this.used)
+    this.used = 0
+    this.sonic.write(text)
+  }
+}
+
+const LIVE = new Set<BatchedDestination>()
+process.once('exit', () => {
+  for (const stream of LIVE) {
+    try { stream.flushSync() } catch { /* destination closed or not ready */ }
+  }
+})
+
+/** The service's log stream: stdout, batched (BatchedDestination). */
+export function logDestination (flushEveryMs = 250, batchBytes = 32 * 1024): BatchedDestination {
+  return new BatchedDestination(destination({ dest: 1, sync: false }), flushEveryMs, batchBytes)
 }

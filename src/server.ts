@@ -1,15 +1,33 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
-import { demoOrigin, emulatorDemo, withDemoResetUrl } from '../routes/demo.js'
+import { demoOrigin, withDemoResetUrl, type DemoOptions } from '../routes/demo.js'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
 
 // The only file that touches process: read the environment, start the embedded emulator when
 // there are no credentials (never in production), listen, and close gracefully on signals.
 
-async function startEmulator (config: Config): Promise<{ config: Config; emulator: FastifyInstance }> {
-  const { buildEmulator } = await import('./emulator/app.js')
-  const emulator = await buildEmulator({ demoPassword: config.emulatorDemoPassword })
+// The emulator is its own build (npm run build:emulator) and is left out of the production image:
+// loaded by a path tsc does not follow, so the service build never contains it.
+const EMULATOR_MODULE = './emulator/app.js'
+type EmulatorInstance = FastifyInstance & { emulator: { projectId: string; secret: string } }
+interface EmulatorModule {
+  buildEmulator: (opts: { demoPassword: string }) => Promise<EmulatorInstance>
+  /** what the demo page may show of it (src/emulator/demo.ts) */
+  emulatorDemo: (emulator: EmulatorInstance['emulator']) => DemoOptions
+}
+type EmbeddedEmulator = EmulatorInstance & { demo: DemoOptions }
+
+async function startEmulator (config: Config): Promise<{ config: Config; emulator: EmbeddedEmulator }> {
+  let loaded: EmulatorModule
+  try {
+    loaded = await import(EMULATOR_MODULE) as EmulatorModule
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw err
+    throw new ConfigError('Invalid environment:\n  STYTCH_PROJECT_ID, STYTCH_SECRET: required, since this build has no embedded Stytch emulator (the production image leaves it out)')
+  }
+  const instance = await loaded.buildEmulator({ demoPassword: config.emulatorDemoPassword })
+  const emulator = Object.assign(instance, { demo: loaded.emulatorDemo(instance.emulator) })
   const url = await emulator.listen({ host: '127.0.0.1', port: config.emulatorPort })
   const { projectId, secret } = emulator.emulator
   // reset links lead back to the demo's reset page unless RESET_PASSWORD_REDIRECT_URL is set
@@ -18,8 +36,10 @@ async function startEmulator (config: Config): Promise<{ config: Config; emulato
 
 async function main (): Promise<void> {
   let config: Config
+  let emulator: EmbeddedEmulator | undefined
   try {
     config = loadConfig(process.env)
+    if (config.emulator) ({ config, emulator } = await startEmulator(config))
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`stytch-bff: ${err.message}\n`)
@@ -28,11 +48,8 @@ async function main (): Promise<void> {
     throw err
   }
 
-  let emulator: FastifyInstance | undefined
-  if (config.emulator) ({ config, emulator } = await startEmulator(config))
-
   // the demo page shows what the emulator "sent" and the demo member's authenticator
-  const app = await buildApp(config, emulator ? { demo: emulatorDemo(emulator.emulator) } : {})
+  const app = await buildApp(config, emulator ? { demo: emulator.demo } : {})
   // SIGTERM/SIGINT: drain (/readyz 503, new requests 503 shutting_down, Connection: close on every
   // answer), stop accepting, let in-flight requests finish, close idle keep-alive sockets, exit 0.
   // Whatever is still open shortly before SHUTDOWN_TIMEOUT_MS is cut so the exit stays clean;

@@ -11,6 +11,8 @@ import { b2bSessionRoutes } from './routes/b2b-sessions.js'
 import { consumerRoutes } from './routes/consumer.js'
 import { jwksRoutes } from './routes/jwks.js'
 import { keepLast, LIMITS, Store, type Clock } from './store.js'
+// server.ts loads this module alone (the emulator is its own build): the demo page's view of it comes along
+export { emulatorDemo } from './demo.js'
 
 export const DEFAULT_PROJECT_ID = 'project-test-11111111-1111-4111-8111-111111111111'
 export const DEFAULT_SECRET = 'emulator-secret-local-only'

@@ -1,10 +1,17 @@
+import type { SerializeOptions } from '@fastify/cookie'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
 import { errors } from '../errors.js'
 
 // The cookie jar: the only place that knows cookie names and attributes (SPEC section 4).
 // It reads our four cookies from a request, turns a Stytch answer into cookie changes, and
-// writes Set-Cookie headers, expiring with the same attributes a cookie was set with.
+// writes Set-Cookie headers, expiring with the same attributes a cookie was set with. The lines
+// themselves come from @fastify/cookie's serializer, which refuses an invalid name, value,
+// domain or path rather than writing it. Values are percent-encoded where a cookie cannot carry
+// them raw and decoded on read: what is set is what is read.
+
+/** @fastify/cookie's serializer (app.serializeCookie) */
+export type CookieSerializer = (name: string, value: string, options: SerializeOptions) => string
 
 export type CookieKind = 'session' | 'jwt' | 'intermediateSession' | 'pkce'
 export const COOKIE_KINDS: readonly CookieKind[] = ['session', 'jwt', 'intermediateSession', 'pkce']
@@ -17,16 +24,19 @@ export type CookieChanges = Partial<Record<CookieKind, { value: string; maxAge: 
 export const MAX_COOKIE_BYTES = 4096
 export const INTERMEDIATE_SESSION_SECONDS = 10 * 60
 const TOKEN_FIELDS = ['session_token', 'session_jwt', 'intermediate_session_token'] as const
-// RFC 6265 cookie-octets: what may appear in a cookie value without encoding
-const COOKIE_OCTETS = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/
+const EPOCH = new Date(0)
 
 export class CookieJar {
   readonly names: Record<CookieKind, string>
   private readonly byName: Map<string, CookieKind>
-  private readonly attributes: string
-  private readonly expiredAttributes: string
+  private readonly attributes: SerializeOptions
+  private readonly expired: Record<CookieKind, string>
 
-  constructor (cookie: Config['cookie'], private readonly log: (msg: string, detail: Record<string, unknown>) => void = () => {}) {
+  constructor (
+    cookie: Config['cookie'],
+    private readonly serialize: CookieSerializer,
+    private readonly log: (msg: string, detail: Record<string, unknown>) => void = () => {}
+  ) {
     this.names = {
       session: cookie.names.session,
       jwt: cookie.names.jwt,
@@ -34,9 +44,19 @@ export class CookieJar {
       pkce: cookie.names.pkce
     }
     this.byName = new Map(COOKIE_KINDS.map((k) => [this.names[k], k]))
-    const attrs = `; Path=/; HttpOnly${cookie.secure ? '; Secure' : ''}; SameSite=${cookie.sameSite}${cookie.domain ? `; Domain=${cookie.domain}` : ''}`
-    this.attributes = attrs
-    this.expiredAttributes = `; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT${attrs}`
+    if (cookie.domain !== undefined && COOKIE_KINDS.some((k) => /^__host-/i.test(this.names[k]))) {
+      throw new Error('a __Host- cookie cannot carry a Domain') // configuration never builds one
+    }
+    this.attributes = {
+      path: '/',
+      httpOnly: true,
+      secure: cookie.secure,
+      sameSite: cookie.sameSite.toLowerCase() as 'strict' | 'lax' | 'none',
+      ...(cookie.domain !== undefined ? { domain: cookie.domain } : {})
+    }
+    // Built once, here: an invalid name or domain stops start-up instead of a request.
+    const expired = { ...this.attributes, maxAge: 0, expires: EPOCH }
+    this.expired = Object.fromEntries(COOKIE_KINDS.map((k) => [k, serialize(this.names[k], '', expired)])) as Record<CookieKind, string>
   }
 
   /** Our cookies from the request. A duplicate of one of them is a 400: we cannot tell which is current. */
@@ -51,7 +71,7 @@ export class CookieJar {
       if (kind === undefined) continue
       if (values[kind] !== undefined) throw errors.invalidRequest(`Duplicate cookie ${this.names[kind]}`)
       const value = part.slice(eq + 1).trim()
-      if (value !== '') values[kind] = value
+      if (value !== '') values[kind] = decode(value)
     }
     return values
   }
@@ -62,16 +82,15 @@ export class CookieJar {
     for (const kind of COOKIE_KINDS) {
       const change = changes[kind]
       if (change === undefined) continue
-      const name = this.names[kind]
       if (change === null) {
-        headers.push(`${name}=${this.expiredAttributes}`)
+        headers.push(this.expired[kind])
         continue
       }
-      const value = COOKIE_OCTETS.test(change.value) ? change.value : encodeURIComponent(change.value)
-      const cookie = `${name}=${value}; Max-Age=${Math.max(0, Math.floor(change.maxAge))}${this.attributes}`
-      if (Buffer.byteLength(cookie) > MAX_COOKIE_BYTES) {
+      const name = this.names[kind]
+      const cookie = this.serialize(name, change.value, { ...this.attributes, maxAge: Math.max(0, Math.floor(change.maxAge)) })
+      if (cookie.length > MAX_COOKIE_BYTES) { // ASCII: the serializer percent-encodes everything else
         // A browser would silently drop it and the user would look logged out: fail loudly instead.
-        this.log('cookie larger than 4096 bytes, not set', { cookie: name, bytes: Buffer.byteLength(cookie) })
+        this.log('cookie larger than 4096 bytes, not set', { cookie: name, bytes: cookie.length })
         throw errors.internal()
       }
       headers.push(cookie)
@@ -82,6 +101,16 @@ export class CookieJar {
   /** Expire the given cookies (logout, rejected session). */
   expire (reply: FastifyReply, kinds: readonly CookieKind[]): void {
     this.apply(reply, Object.fromEntries(kinds.map((k) => [k, null])) as CookieChanges)
+  }
+}
+
+/** A cookie value as it was set: percent-decoded when it was encoded, as it came when it cannot be decoded. */
+function decode (value: string): string {
+  if (!value.includes('%')) return value
+  try {
+    return decodeURIComponent(value)
+  } catch {
+    return value
   }
 }
 

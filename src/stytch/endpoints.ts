@@ -54,6 +54,11 @@ export interface Endpoint {
   pkce?: { challenge: 'code_challenge' | 'pkce_code_challenge' } | { verifier: 'code_verifier' | 'pkce_code_verifier' }
   /** reset start: HIDE_ACCOUNT_EXISTENCE applies */
   resetStart?: boolean
+  /**
+   * a password check (login, reset with the existing password): under HIDE_ACCOUNT_EXISTENCE an
+   * unknown account answers exactly as a wrong password does (401 unauthorized_credentials)
+   */
+  passwordCheck?: boolean
   /** whether the answer may carry session / intermediate-session tokens to turn into cookies */
   setsCookies: boolean
   /** counts against the stricter per-IP and per-identifier limits (authenticate, sign-up, reset, MFA) */
@@ -91,7 +96,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   b2b('/passwords/authenticate', {
     summary: 'Log in to an organization with email and password',
     body: z.strictObject({ organization_id: id, email_address: email, password, locale: locale.optional(), ...telemetry }),
-    fill: SESSION, setsCookies: true, authLimited: true
+    fill: SESSION, passwordCheck: true, setsCookies: true, authLimited: true
   }),
   b2b('/passwords/strength_check', {
     summary: 'Check a password\'s strength',
@@ -111,7 +116,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   b2b('/passwords/existing_password/reset', {
     summary: 'Change a password with the current one',
     body: z.strictObject({ organization_id: id, email_address: email, existing_password: password, new_password: password, locale: locale.optional(), ...telemetry }),
-    fill: SESSION, setsCookies: true, authLimited: true
+    fill: SESSION, passwordCheck: true, setsCookies: true, authLimited: true
   }),
   b2b('/passwords/session/reset', {
     summary: 'Change the password of the logged-in member',
@@ -122,7 +127,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   b2b('/passwords/discovery/authenticate', {
     summary: 'Log in with email and password before choosing an organization',
     body: z.strictObject({ email_address: email, password }),
-    setsCookies: true, authLimited: true
+    passwordCheck: true, setsCookies: true, authLimited: true
   }),
   b2b('/passwords/discovery/email/reset/start', {
     summary: 'Email a password reset link (discovery)',
@@ -215,7 +220,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   consumer('/passwords/authenticate', {
     summary: 'Log in with email and password',
     body: z.strictObject({ email, password, ...telemetry }),
-    fill: SESSION, setsCookies: true, authLimited: true
+    fill: SESSION, passwordCheck: true, setsCookies: true, authLimited: true
   }),
   consumer('/passwords/strength_check', {
     summary: 'Check a password\'s strength',
@@ -241,7 +246,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   consumer('/passwords/existing_password/reset', {
     summary: 'Change a password with the current one',
     body: z.strictObject({ email, existing_password: password, new_password: password, ...telemetry }),
-    fill: SESSION, setsCookies: true, authLimited: true
+    fill: SESSION, passwordCheck: true, setsCookies: true, authLimited: true
   }),
   consumer('/passwords/session/reset', {
     summary: 'Change the password of the logged-in user',
@@ -250,7 +255,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   })
 ]
 
-/** Stytch error types that mean "no such account" on a reset start (hidden by HIDE_ACCOUNT_EXISTENCE). */
+/** Stytch error types that mean "no such account" on a reset start or a password check (hidden by HIDE_ACCOUNT_EXISTENCE). */
 export const ACCOUNT_NOT_FOUND_ERRORS: ReadonlySet<string> = new Set([
   'email_not_found', 'member_not_found', 'user_not_found', 'member_password_not_found', 'no_user_password'
 ])

@@ -19,6 +19,7 @@ export function proxyHandler (endpoint: Endpoint, { config, stytch, cookieJar }:
   const fill = (endpoint.fill ?? []).map((field) => [field, CONFIG_FIELDS[field](config)] as const).filter(([, v]) => v !== undefined)
   const pkceCookieSeconds = (config.reset.expirationMinutes ?? DEFAULT_RESET_EXPIRATION_MINUTES) * 60
   const hideAccount = endpoint.resetStart === true && config.reset.hideAccountExistence
+  const hideFailedCheck = endpoint.passwordCheck === true && config.reset.hideAccountExistence
 
   return async function proxy (request: FastifyRequest, reply: FastifyReply) {
     const cookies = cookieJar.read(request)
@@ -42,6 +43,10 @@ export function proxyHandler (endpoint: Endpoint, { config, stytch, cookieJar }:
     } catch (err) {
       if (err instanceof BffError && err.statusCode < 500) {
         if (hideAccount && ACCOUNT_NOT_FOUND_ERRORS.has(err.errorType)) return hiddenAnswer(request, reply, cookieJar, changes)
+        // unknown account and wrong password: one answer, built here so nothing of Stytch's differs
+        if (hideFailedCheck && (err.errorType === 'unauthorized_credentials' || ACCOUNT_NOT_FOUND_ERRORS.has(err.errorType))) {
+          throw errors.unauthorizedCredentials(err.stytchRequestId)
+        }
         if (endpoint.credential && SESSION_ENDED_ERRORS.has(err.errorType)) cookieJar.expire(reply, SESSION_KINDS)
       }
       throw err
