@@ -1,7 +1,7 @@
 import type { LoadResult } from './load-spec.js'
 import type { LogSummary } from './log-scanner.js'
 
-// The table printed at the end of npm run bench, and the targets of issue 8 checked against the
+// The table printed at the end of npm run bench, and the performance targets (docs/performance.md) checked against the
 // medians. Ratios are computed within each repetition (service / upstream-direct measured minutes
 // apart) and the median of those is reported: the host's speed drifts, ratios do not.
 
@@ -207,7 +207,7 @@ export function report (run: RunResult): { text: string; summary: Summary } {
       `RSS ${(sustained.rssMinute1 / 2 ** 20).toFixed(1)} -> ${(sustained.rssMinute2 / 2 ** 20).toFixed(1)} MiB (${pct(sustained.growth)}); event-loop delay p50 ${ms(sustained.eldP50Median)} ms, worst 1-s p99 ${ms(sustained.eldP99Max)} ms, max ${ms(sustained.eldMax)} ms`)
   }
   out.push('')
-  out.push('targets (issue 8):')
+  out.push('targets:')
   for (const t of targets) out.push(`  ${t.pass === undefined ? 'n/a ' : t.pass ? 'PASS' : 'FAIL'}  ${t.target}: ${t.measured}`)
   return { text: out.join('\n'), summary: { rows, ratios, targets, ...(sustained ? { sustained } : {}) } }
 }

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin'
 import { BffError, errors, type Issue } from '../src/errors.js'
 
-// The one renderer of the SPEC section 4 error envelope. Everything thrown anywhere ends here;
+// The one renderer of the error envelope (docs/contract.md, Errors). Everything thrown anywhere ends here;
 // nothing internal (stack, class name, Stytch's raw body) ever reaches the client.
 
 const HTTP_METHODS = ['GET', 'POST'] as const

@@ -6,7 +6,7 @@ import helmet, { type HelmetOptions } from 'helmet'
 import type { Config } from '../src/config.js'
 import { type BffError, errors } from '../src/errors.js'
 
-// Everything a browser request must pass before its body is even parsed (SPEC section 5, in
+// Everything a browser request must pass before its body is even parsed (docs/contract.md, Security behaviour, in
 // this order: Origin, Sec-Fetch-Site, CSRF header, content type, body size, body schema), plus
 // the headers every answer under the prefix carries, CORS and helmet.
 
@@ -50,7 +50,7 @@ export default fp(async function security (app: FastifyInstance, { config }: { c
     contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:'], frameAncestors: ["'none'"], formAction: ["'self'"] } },
     crossOriginResourcePolicy: { policy: 'same-origin' }
   })
-  // SPEC section 4: every answer under the prefix
+  // every answer under the prefix (docs/contract.md)
   const noStore = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
   const prefixHeaders = { ...securityHeaders, ...noStore }
   const forwardAuthHeaders = noStore

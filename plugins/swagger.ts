@@ -8,9 +8,9 @@ import type { Config } from '../src/config.js'
 // schemas that validate (strict bodies -> additionalProperties: false; server-owned fields are not
 // in them). Must be registered before the routes: @fastify/swagger collects them as they are added.
 
-/** The error envelope of SPEC section 4, documented on every operation. */
+/** The error envelope (docs/contract.md, Errors), documented on every operation. */
 const ERROR_ENVELOPE = {
-  description: 'Error envelope (SPEC section 4), from the BFF or from Stytch',
+  description: 'Error envelope, from the BFF or from Stytch',
   type: 'object',
   required: ['status_code', 'error_type', 'error_message', 'request_id'],
   properties: {

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
 
-// The environment, parsed once at start-up. Every variable of SPEC section 6 lives here; nothing
+// The environment, parsed once at start-up. Every variable of docs/contract.md (Configuration) lives here; nothing
 // else reads process.env.
 
 const bool = (name: string, fallback: boolean) =>

@@ -1,5 +1,5 @@
 // The one place BFF errors are created. Routes and plugins throw these; the error handler
-// (plugins/error-handler.ts) renders them in the SPEC section 4 envelope.
+// (plugins/error-handler.ts) renders them in the error envelope (docs/contract.md, Errors).
 
 export interface Issue { path: string; message: string }
 

@@ -127,7 +127,7 @@ t.test('SIGTERM: the in-flight request finishes, readiness turns 503, idle keep-
   late.write('\r\n')
   const answer = await lateAnswer
   t.match(answer, /^HTTP\/1\.1 503 /, '/readyz answers 503 while draining')
-  t.match(answer, /"error_type":"shutting_down"/, 'in the SPEC envelope')
+  t.match(answer, /"error_type":"shutting_down"/, 'in the error envelope')
   t.match(answer.toLowerCase(), /connection: close/, 'and closes the connection')
 
   await new Promise<void>((resolve, reject) => {

@@ -5,7 +5,7 @@ import t, { type Test } from 'tap'
 import { json, startFakeUpstream, type FakeUpstream } from '../../fake-upstream.js'
 import { Browser, buildTestApp, DEMO } from '../../helper.js'
 
-// Stytch misbehaving, seen through the BFF (SPEC section 5): every failure mode becomes its SPEC
+// Stytch misbehaving, seen through the BFF (docs/contract.md): every failure mode becomes its documented
 // error within UPSTREAM_TIMEOUT_MS plus a margin, with exactly one upstream call per request (no
 // retry storms), a warn line in the logs, and no socket leaked towards Stytch: the connection the
 // BFF gave up on is closed, and open connections never accumulate.
@@ -16,7 +16,7 @@ import { Browser, buildTestApp, DEMO } from '../../helper.js'
 // of open sockets stays bounded (it does not grow with the number of failures).
 
 const TIMEOUT_MS = 500
-/** generous: the deadline is the SPEC's, the margin is for a loaded 2-core CI machine */
+/** generous: the deadline is the contract's, the margin is for a loaded 2-core CI machine */
 const MARGIN_MS = 1_500
 const LOGIN = { organization_id: DEMO.org, email_address: DEMO.email, password: 'a-password-123!' }
 
@@ -157,7 +157,7 @@ async function until (check: () => boolean, ms = 2_000): Promise<boolean> {
   return true
 }
 
-t.test('each upstream failure mode becomes its SPEC error, in time, with one call and no leaked socket', async (t) => {
+t.test('each upstream failure mode becomes its documented error, in time, with one call and no leaked socket', async (t) => {
   const { fake, app, logs } = await setup(t)
   let lastSocket: Socket | undefined
   const peak: number[] = []
