@@ -132,7 +132,7 @@ const envSchema = z.object({
   BODY_LIMIT_BYTES: int(256, 1_048_576, 16_384),
   SHUTDOWN_TIMEOUT_MS: int(0, 300_000, 10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  EMULATOR_PORT: int(0, 65535, 3001),
+  EMULATOR_PORT: int(0, 65535),
   EMULATOR_DEMO_PASSWORD: optionalString
 })
 
@@ -269,7 +269,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     bodyLimitBytes: e.BODY_LIMIT_BYTES ?? 16_384,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS ?? 10_000,
     logLevel: e.LOG_LEVEL,
-    emulatorPort: e.EMULATOR_PORT ?? 3001,
+    emulatorPort: e.EMULATOR_PORT ?? 0, // npm start: ephemeral unless pinned
     emulatorDemoPassword: e.EMULATOR_DEMO_PASSWORD ?? 'demo-password-123!'
   }
 }
