@@ -89,10 +89,12 @@ export default fp(async function security (app: FastifyInstance, { config }: { c
     const route = request.routeOptions.config
     if (route?.forwardAuth) return undefined
     const origin = request.headers.origin
-    if (origin !== undefined && !originAllowed(request, origin)) return errors.originNotAllowed()
+    if (origin !== undefined && !originAllowed(request, origin)) return errors.originNotAllowed(origin)
     if (request.headers['sec-fetch-site'] === 'cross-site' && origin === undefined) return errors.csrfFailed('Cross-site request refused')
     if (request.method !== 'POST') return undefined
-    if (request.headers[csrfHeader] !== '1') return errors.csrfFailed(`Missing ${config.csrfHeader}: 1 header`)
+    const csrf = request.headers[csrfHeader]
+    if (csrf === undefined) return errors.csrfFailed(`Missing the ${config.csrfHeaderName} header: send ${config.csrfHeaderName}: 1 with every POST`)
+    if (csrf !== '1') return errors.csrfFailed(`The ${config.csrfHeaderName} header must be exactly 1 (send ${config.csrfHeaderName}: 1)`)
     const contentType = request.headers['content-type']
     if (contentType === undefined) {
       const length = request.headers['content-length']

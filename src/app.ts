@@ -59,7 +59,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   app.setValidatorCompiler(({ schema }) => validateBody(schema as ZodType))
   app.setSerializerCompiler(serializerCompiler)
 
-  await app.register(errorHandler)
+  await app.register(errorHandler, { config })
   await app.register(observability)
   await app.register(security, { config })
   await app.register(lifecycle)

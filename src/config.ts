@@ -153,6 +153,8 @@ export interface Config {
   allowedOrigins: string[]
   trustProxy: false | number | string[]
   csrfHeader: string
+  /** CSRF_HEADER as configured, for messages */
+  csrfHeaderName: string
   cookie: {
     secure: boolean
     sameSite: 'Strict' | 'Lax' | 'None'
@@ -235,6 +237,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     allowedOrigins: e.ALLOWED_ORIGINS,
     trustProxy: e.TRUST_PROXY,
     csrfHeader: e.CSRF_HEADER.toLowerCase(),
+    csrfHeaderName: e.CSRF_HEADER,
     cookie: {
       secure: cookieSecure,
       sameSite: e.COOKIE_SAMESITE,

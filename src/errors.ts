@@ -22,6 +22,12 @@ export class BffError extends Error {
   }
 }
 
+/** a client-supplied value made safe to quote in a message: printable ASCII, at most 100 characters */
+function printable (value: string): string {
+  const clean = value.replace(/[^\x20-\x7e]/g, '?')
+  return clean.length > 100 ? clean.slice(0, 100) + '...' : clean
+}
+
 export const errors = {
   invalidRequest: (message: string, issues?: Issue[]) => new BffError(400, 'invalid_request', message, issues ? { issues } : {}),
   fieldNotAllowed: (fields: string[]) => new BffError(400, 'field_not_allowed', `Field${fields.length > 1 ? 's' : ''} not allowed: ${fields.join(', ')} (set by the server)`, {
@@ -30,7 +36,9 @@ export const errors = {
   unsupportedMediaType: () => new BffError(415, 'unsupported_media_type', 'Content-Type must be application/json'),
   payloadTooLarge: () => new BffError(413, 'payload_too_large', 'Request body is too large'),
   csrfFailed: (message: string) => new BffError(403, 'csrf_failed', message),
-  originNotAllowed: () => new BffError(403, 'origin_not_allowed', 'Origin is not allowed'),
+  /** `origin` is what the browser sent: shortened and stripped of control characters before it is echoed */
+  originNotAllowed: (origin: string) => new BffError(403, 'origin_not_allowed',
+    `Origin ${JSON.stringify(printable(origin))} is not allowed: add it to ALLOWED_ORIGINS (comma-separated exact origins) or call from the service's own origin`),
   sessionMissing: () => new BffError(401, 'session_missing', 'No session'),
   sessionInvalid: () => new BffError(401, 'session_invalid', 'Session is no longer valid'),
   rateLimited: (retryAfterSeconds: number) => new BffError(429, 'rate_limited', 'Too many requests, retry later', { headers: { 'retry-after': String(retryAfterSeconds) } }),
@@ -38,6 +46,9 @@ export const errors = {
   upstreamUnavailable: () => new BffError(502, 'upstream_unavailable', 'Stytch is unavailable'),
   upstreamInvalidResponse: () => new BffError(502, 'upstream_invalid_response', 'Stytch sent an answer that could not be used'),
   notFound: () => new BffError(404, 'not_found', 'Not found'),
+  /** a route of the vertical this deployment does not mount */
+  otherVertical: (path: string, routeVertical: string, configured: string) => new BffError(404, 'not_found',
+    `Not found: ${path} is a ${routeVertical} route and this service runs with STYTCH_VERTICAL=${configured}; set STYTCH_VERTICAL=${routeVertical} to serve it`),
   methodNotAllowed: (allow: string[]) => new BffError(405, 'method_not_allowed', 'Method not allowed', { headers: { allow: allow.join(', ') } }),
   shuttingDown: () => new BffError(503, 'shutting_down', 'Server is shutting down'),
   internal: () => new BffError(500, 'internal_error', 'Internal error'),
