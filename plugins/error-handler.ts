@@ -1,13 +1,18 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
+import type { Config } from '../src/config.js'
 import { BffError, errors, type Issue } from '../src/errors.js'
+import { ENDPOINTS } from '../src/stytch/endpoints.js'
 
-// The one renderer of the SPEC section 4 error envelope. Everything thrown anywhere ends here;
+// The one renderer of the error envelope (docs/contract.md, Errors). Everything thrown anywhere ends here;
 // nothing internal (stack, class name, Stytch's raw body) ever reaches the client.
 
 const HTTP_METHODS = ['GET', 'POST'] as const
 
-export default fp(async function errorHandler (app: FastifyInstance) {
+export default fp(async function errorHandler (app: FastifyInstance, { config }: { config: Pick<Config, 'prefix' | 'vertical'> }) {
+  // the routes of the vertical that is not mounted: their 404 says which setting mounts them
+  const otherVertical = new Map(ENDPOINTS.filter((e) => e.vertical !== config.vertical).map((e) => [`${config.prefix}${e.path}`, e.vertical]))
+
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const error = toBffError(err)
     if (error.statusCode >= 500 && !(err instanceof BffError)) {
@@ -19,7 +24,9 @@ export default fp(async function errorHandler (app: FastifyInstance) {
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?', 1)[0] ?? '/'
     const allow = HTTP_METHODS.filter((method) => method !== request.method && app.hasRoute({ method, url: path }))
-    return send(request, reply, allow.length > 0 ? errors.methodNotAllowed(allow) : errors.notFound())
+    if (allow.length > 0) return send(request, reply, errors.methodNotAllowed(allow))
+    const vertical = otherVertical.get(path)
+    return send(request, reply, vertical === undefined ? errors.notFound() : errors.otherVertical(path, vertical, config.vertical))
   })
 }, { name: 'error-handler', fastify: '5.x' })
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { errors } from '../src/errors.js'
 
-// Draining (SPEC section 5, graceful shutdown). Once draining — server.ts calls drain() on
+// Draining (graceful shutdown, docs/contract.md). Once draining — server.ts calls drain() on
 // SIGTERM/SIGINT, and any app.close() drains too — /readyz answers 503, every new request gets
 // 503 shutting_down, and every answer carries `Connection: close`, so keep-alive sockets close
 // as soon as their in-flight request is done instead of holding the exit for keepAliveTimeout.

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 
-// Prometheus metrics (SPEC section 2): one registry per app, so several apps in one process (tests,
+// Prometheus metrics (the names docs/contract.md lists): one registry per app, so several apps in one process (tests,
 // the emulator) never share counters. Served by GET /metrics (routes/health.ts).
 
 export interface Metrics {

@@ -7,7 +7,7 @@ import type { Config } from '../src/config.js'
 import { errors } from '../src/errors.js'
 import type { Metrics } from './observability.js'
 
-// Abuse protection (SPEC section 5), three fixed-window limits on top of @fastify/rate-limit:
+// Abuse protection (docs/contract.md, Security behaviour), three fixed-window limits on top of @fastify/rate-limit:
 //   global      RATE_LIMIT_GLOBAL_PER_MINUTE per client IP, every route (health, metrics exempt)
 //   auth        RATE_LIMIT_AUTH_PER_MINUTE per client IP, one bucket shared by the `authLimited`
 //               rows of the endpoint table and native routes marked `authLimited`; counted in

@@ -6,7 +6,7 @@ import helmet, { type HelmetOptions } from 'helmet'
 import type { Config } from '../src/config.js'
 import { type BffError, errors } from '../src/errors.js'
 
-// Everything a browser request must pass before its body is even parsed (SPEC section 5, in
+// Everything a browser request must pass before its body is even parsed (docs/contract.md, Security behaviour, in
 // this order: Origin, Sec-Fetch-Site, CSRF header, content type, body size, body schema), plus
 // the headers every answer under the prefix carries, CORS and helmet.
 
@@ -50,7 +50,7 @@ export default fp(async function security (app: FastifyInstance, { config }: { c
     contentSecurityPolicy: { directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'"], styleSrc: ["'self'"], imgSrc: ["'self'", 'data:'], frameAncestors: ["'none'"], formAction: ["'self'"] } },
     crossOriginResourcePolicy: { policy: 'same-origin' }
   })
-  // SPEC section 4: every answer under the prefix
+  // every answer under the prefix (docs/contract.md)
   const noStore = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }
   const prefixHeaders = { ...securityHeaders, ...noStore }
   const forwardAuthHeaders = noStore
@@ -91,10 +91,12 @@ export default fp(async function security (app: FastifyInstance, { config }: { c
     const route = request.routeOptions.config
     if (route?.forwardAuth) return undefined
     const origin = request.headers.origin
-    if (origin !== undefined && !originAllowed(request, origin)) return errors.originNotAllowed()
+    if (origin !== undefined && !originAllowed(request, origin)) return errors.originNotAllowed(origin)
     if (request.headers['sec-fetch-site'] === 'cross-site' && origin === undefined) return errors.csrfFailed('Cross-site request refused')
     if (request.method !== 'POST') return undefined
-    if (request.headers[csrfHeader] !== '1') return errors.csrfFailed(`Missing ${config.csrfHeader}: 1 header`)
+    const csrf = request.headers[csrfHeader]
+    if (csrf === undefined) return errors.csrfFailed(`Missing the ${config.csrfHeaderName} header: send ${config.csrfHeaderName}: 1 with every POST`)
+    if (csrf !== '1') return errors.csrfFailed(`The ${config.csrfHeaderName} header must be exactly 1 (send ${config.csrfHeaderName}: 1)`)
     const contentType = request.headers['content-type']
     if (contentType === undefined) {
       const length = request.headers['content-length']

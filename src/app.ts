@@ -46,7 +46,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 256 },
-    // while draining, plugins/lifecycle.ts answers 503 shutting_down in the SPEC envelope
+    // while draining, plugins/lifecycle.ts answers 503 shutting_down in the error envelope
     return503OnClosing: false,
     // slow clients cannot hold sockets; an idle socket outlives the longest upstream call
     connectionTimeout: Math.max(30_000, config.upstreamTimeoutMs + 5_000),
@@ -61,7 +61,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   app.setValidatorCompiler(({ schema }) => validateBody(schema as ZodType))
   app.setSerializerCompiler(serializerCompiler)
 
-  await app.register(errorHandler)
+  await app.register(errorHandler, { config })
   await app.register(observability)
   await app.register(security, { config })
   await app.register(lifecycle)

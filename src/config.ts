@@ -1,7 +1,7 @@
 import { isIP } from 'node:net'
 import { z } from 'zod'
 
-// The environment, parsed once at start-up. Every variable of SPEC section 6 lives here; nothing
+// The environment, parsed once at start-up. Every variable of docs/contract.md (Configuration) lives here; nothing
 // else reads process.env.
 
 const bool = (name: string, fallback: boolean) =>
@@ -174,7 +174,7 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0, 300_000, 10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_EXCLUDE_PATHS: logExcludePaths,
-  EMULATOR_PORT: int(0, 65535, 3001),
+  EMULATOR_PORT: int(0, 65535),
   EMULATOR_DEMO_PASSWORD: optionalString,
   DOCS_UI: optionalString
 })
@@ -196,6 +196,8 @@ export interface Config {
   allowedOrigins: string[]
   trustProxy: false | number | string[]
   csrfHeader: string
+  /** CSRF_HEADER as configured, for messages */
+  csrfHeaderName: string
   cookie: {
     secure: boolean
     sameSite: 'Strict' | 'Lax' | 'None'
@@ -313,6 +315,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     allowedOrigins: e.ALLOWED_ORIGINS,
     trustProxy: e.TRUST_PROXY,
     csrfHeader: e.CSRF_HEADER.toLowerCase(),
+    csrfHeaderName: e.CSRF_HEADER,
     cookie: {
       secure: cookieSecure,
       sameSite: e.COOKIE_SAMESITE,
@@ -349,7 +352,7 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS ?? 10_000,
     logLevel: e.LOG_LEVEL,
     logExcludePaths: e.LOG_EXCLUDE_PATHS,
-    emulatorPort: e.EMULATOR_PORT ?? 3001,
+    emulatorPort: e.EMULATOR_PORT ?? 0, // npm start: ephemeral unless pinned
     emulatorDemoPassword: e.EMULATOR_DEMO_PASSWORD ?? 'demo-password-123!',
     docsUi
   }

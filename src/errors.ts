@@ -1,5 +1,5 @@
 // The one place BFF errors are created. Routes and plugins throw these; the error handler
-// (plugins/error-handler.ts) renders them in the SPEC section 4 envelope.
+// (plugins/error-handler.ts) renders them in the error envelope (docs/contract.md, Errors).
 
 export interface Issue { path: string; message: string }
 
@@ -25,6 +25,12 @@ export class BffError extends Error {
   }
 }
 
+/** a client-supplied value made safe to quote in a message: printable ASCII, at most 100 characters */
+function printable (value: string): string {
+  const clean = value.replace(/[^\x20-\x7e]/g, '?')
+  return clean.length > 100 ? clean.slice(0, 100) + '...' : clean
+}
+
 export const errors = {
   invalidRequest: (message: string, issues?: Issue[]) => new BffError(400, 'invalid_request', message, issues ? { issues } : {}),
   fieldNotAllowed: (fields: string[]) => new BffError(400, 'field_not_allowed', `Field${fields.length > 1 ? 's' : ''} not allowed: ${fields.join(', ')} (set by the server)`, {
@@ -33,7 +39,9 @@ export const errors = {
   unsupportedMediaType: () => new BffError(415, 'unsupported_media_type', 'Content-Type must be application/json'),
   payloadTooLarge: () => new BffError(413, 'payload_too_large', 'Request body is too large'),
   csrfFailed: (message: string) => new BffError(403, 'csrf_failed', message),
-  originNotAllowed: () => new BffError(403, 'origin_not_allowed', 'Origin is not allowed'),
+  /** `origin` is what the browser sent: shortened and stripped of control characters before it is echoed */
+  originNotAllowed: (origin: string) => new BffError(403, 'origin_not_allowed',
+    `Origin ${JSON.stringify(printable(origin))} is not allowed: add it to ALLOWED_ORIGINS (comma-separated exact origins) or call from the service's own origin`),
   sessionMissing: () => new BffError(401, 'session_missing', 'No session'),
   sessionInvalid: () => new BffError(401, 'session_invalid', 'Session is no longer valid'),
   /** IST only, a second factor is due: the organization, member and factors to finish with */
@@ -50,6 +58,9 @@ export const errors = {
   notFound: () => new BffError(404, 'not_found', 'Not found'),
   /** a session id that is not one of the caller's live sessions (Stytch's own type for an unknown session) */
   sessionNotFound: () => new BffError(404, 'session_not_found', 'Session could not be found'),
+  /** a route of the vertical this deployment does not mount */
+  otherVertical: (path: string, routeVertical: string, configured: string) => new BffError(404, 'not_found',
+    `Not found: ${path} is a ${routeVertical} route and this service runs with STYTCH_VERTICAL=${configured}; set STYTCH_VERTICAL=${routeVertical} to serve it`),
   methodNotAllowed: (allow: string[]) => new BffError(405, 'method_not_allowed', 'Method not allowed', { headers: { allow: allow.join(', ') } }),
   shuttingDown: () => new BffError(503, 'shutting_down', 'Server is shutting down'),
   internal: () => new BffError(500, 'internal_error', 'Internal error'),

@@ -3,9 +3,12 @@ import type { FastifyInstance } from 'fastify'
 import { demoOrigin, withDemoResetUrl, type DemoOptions } from '../routes/demo.js'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
+import { listenOrExit } from './listen.js'
 
 // The only file that touches process: read the environment, start the embedded emulator when
 // there are no credentials (never in production), listen, and close gracefully on signals.
+// A port that cannot be listened on ends the process with one line naming the port and the
+// variable that sets it, exit code 1.
 
 // The emulator is its own build (npm run build:emulator) and is left out of the production image:
 // loaded by a path tsc does not follow, so the service build never contains it.
@@ -28,7 +31,8 @@ async function startEmulator (config: Config): Promise<{ config: Config; emulato
   }
   const instance = await loaded.buildEmulator({ demoPassword: config.emulatorDemoPassword })
   const emulator = Object.assign(instance, { demo: loaded.emulatorDemo(instance.emulator) })
-  const url = await emulator.listen({ host: '127.0.0.1', port: config.emulatorPort })
+  // an ephemeral port unless EMULATOR_PORT pins one, so it never collides with anything else
+  const url = await listenOrExit(emulator, { what: 'stytch-bff (embedded Stytch emulator)', host: '127.0.0.1', port: config.emulatorPort, portVariable: 'EMULATOR_PORT' })
   const { projectId, secret } = emulator.emulator
   // reset links lead back to the demo's reset page unless RESET_PASSWORD_REDIRECT_URL is set
   return { config: withDemoResetUrl({ ...config, projectId, secret, apiUrl: url }), emulator }
@@ -72,7 +76,7 @@ async function main (): Promise<void> {
     app.log.info('closed')
   })
 
-  const address = await app.listen({ host: config.host, port: config.port })
+  const address = await listenOrExit(app, { what: 'stytch-bff', host: config.host, port: config.port, portVariable: 'PORT', hostVariable: 'HOST' })
   if (emulator) {
     const local = address.replace('0.0.0.0', 'localhost').replace('[::]', 'localhost')
     process.stdout.write([

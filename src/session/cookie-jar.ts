@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config } from '../config.js'
 import { errors } from '../errors.js'
 
-// The cookie jar: the only place that knows cookie names and attributes (SPEC section 4).
+// The cookie jar: the only place that knows cookie names and attributes (docs/contract.md, Answers and cookies).
 // It reads our four cookies from a request, turns a Stytch answer into cookie changes, and
 // writes Set-Cookie headers, expiring with the same attributes a cookie was set with. The lines
 // themselves come from @fastify/cookie's serializer, which refuses an invalid name, value,

@@ -3,7 +3,7 @@ import { BffError, errors } from '../errors.js'
 
 // The upstream client: one keep-alive pool to Stytch, HTTP Basic, a hard deadline per call,
 // redirects never followed (undici's dispatch does not follow them), and the error mapping of
-// SPEC sections 4 and 5. Exactly one upstream call per BFF call: no retries.
+// docs/contract.md (Errors, Calls to Stytch). Exactly one upstream call per BFF call: no retries.
 
 export const MAX_UPSTREAM_BODY_BYTES = 1024 * 1024
 

@@ -6,10 +6,10 @@ import type { Config, Vertical } from '../config.js'
 // and a test; nothing else.
 //
 // Each BFF route is `${AUTH_PREFIX}${path}` and forwards to Stytch's `/v1${path}`. Body schemas are
-// Stytch's request schema (../shared/stytch-openapi, MFA routes from Stytch's SDK types) minus the
-// server-owned fields of SPEC section 3, strict: an unknown field is a 400.
+// Stytch's request schema (test/contract/stytch-openapi/, MFA routes from Stytch's SDK types) minus the
+// server-owned fields (docs/contract.md), strict: an unknown field is a 400.
 
-/** Fields the browser may never send, on any route (SPEC section 3). */
+/** Fields the browser may never send, on any route (docs/contract.md). */
 export const SERVER_OWNED_FIELDS: ReadonlySet<string> = new Set([
   'session_token', 'session_jwt', 'intermediate_session_token', 'session_custom_claims',
   'session_duration_minutes', 'trusted_metadata', 'reset_password_expiration_minutes',
@@ -195,7 +195,7 @@ export const ENDPOINTS: readonly Endpoint[] = [
   }),
   b2b('/totps/authenticate', {
     summary: 'Finish the login with an authenticator app (TOTP) code',
-    // Stytch's own path is singular (stytch-node lib/b2b/totps.ts); the BFF route follows SPEC.
+    // Stytch's own path is singular (stytch-node lib/b2b/totps.ts); the BFF route is plural (docs/contract.md).
     upstream: '/v1/b2b/totp/authenticate',
     body: z.strictObject({ ...mfa, code }),
     credential: 'intermediateSession', fill: SESSION, setsCookies: true, authLimited: true

@@ -47,7 +47,7 @@ for (const endpoint of ENDPOINTS) {
   })
 }
 
-t.test('the table holds every route of SPEC section 2', async (t) => {
+t.test('the table holds every route of docs/contract.md', async (t) => {
   const routes = ENDPOINTS.map((e) => `${e.vertical} ${e.path}`).sort()
   t.same(routes, [
     'b2b /b2b/discovery/intermediate_sessions/exchange', 'b2b /b2b/discovery/organizations', 'b2b /b2b/discovery/organizations/create',

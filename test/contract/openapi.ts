@@ -1,5 +1,5 @@
 /**
- * Validation against Stytch's OpenAPI subset (shared/stytch-openapi). Reusable by every test that
+ * Validation against Stytch's OpenAPI subset (./stytch-openapi/, origin and licence in its README). Reusable by every test that
  * talks to Stytch or to the emulator:
  *   validateRequest('POST', '/v1/passwords/authenticate', body, { forbidUnknown: true }) -> string[]
  *   validateResponse('POST', '/v1/passwords/authenticate', 200, body)                  -> string[]
@@ -14,7 +14,7 @@ import { sessionListOperations } from './session-list-fields.js'
 
 type Json = Record<string, unknown>
 
-export const OPENAPI_URL = new URL('../../../shared/stytch-openapi/stytch-passwords-sessions.openapi.json', import.meta.url)
+export const OPENAPI_URL = new URL('./stytch-openapi/stytch-passwords-sessions.openapi.json', import.meta.url)
 export const spec = JSON.parse(readFileSync(OPENAPI_URL, 'utf8')) as {
   paths: Record<string, Record<string, Json>>
   components: { schemas: Record<string, Json> }

@@ -3,7 +3,7 @@ import t from 'tap'
 import { startFakeUpstream } from '../fake-upstream.js'
 import { Browser, buildTestApp, DEMO } from '../helper.js'
 
-// GET /metrics as Prometheus scrapes it: the SPEC section 2 metric names, bounded labels.
+// GET /metrics as Prometheus scrapes it: the metric names of docs/contract.md, bounded labels.
 
 async function scrape (app: FastifyInstance): Promise<{ status: number; type: string | undefined; text: string }> {
   const res = await app.inject({ method: 'GET', url: '/metrics' })
@@ -20,7 +20,7 @@ function sample (text: string, name: string, labels: Record<string, string> = {}
   return undefined
 }
 
-t.test('/metrics serves the SPEC metric names in Prometheus text format', async (t) => {
+t.test('/metrics serves the documented metric names in Prometheus text format', async (t) => {
   const { app } = await buildTestApp(t)
   const { status, type, text } = await scrape(app)
   t.equal(status, 200)

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis'
 import t, { type Test } from 'tap'
 import { buildTestApp, DEMO } from '../helper.js'
 
-// SPEC section 5 rate limits, as a client sees them: 429 rate_limited with Retry-After, per client
+// Rate limits (docs/contract.md), as a client sees them: 429 rate_limited with Retry-After, per client
 // IP (X-Forwarded-For only from a trusted proxy), per identifier, on memory or on a shared Redis,
 // and what actually reaches Stytch.
 

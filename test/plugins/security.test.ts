@@ -18,6 +18,19 @@ t.test('every POST needs the CSRF header with the value 1 (login CSRF too)', asy
   t.equal((await post(json)).statusCode, 200)
 })
 
+t.test('CSRF refusals say what to send', async (t) => {
+  const missing = await post({ 'content-type': 'application/json' })
+  t.equal(missing.json().error_message, 'Missing the X-CSRF header: send X-CSRF: 1 with every POST')
+  for (const value of ['0', 'true', '1 ', 'yes']) {
+    const wrong = await post({ 'content-type': 'application/json', 'x-csrf': value })
+    t.equal(wrong.statusCode, 403, `X-CSRF: ${value}`)
+    t.equal(wrong.json().error_message, 'The X-CSRF header must be exactly 1 (send X-CSRF: 1)', `X-CSRF: ${value}`)
+  }
+  const custom = await buildTestApp(t, { CSRF_HEADER: 'X-Requested-By' })
+  const res = await custom.app.inject({ method: 'POST', url: LOGIN, headers: { 'content-type': 'application/json', 'x-requested-by': 'fetch' }, payload: body })
+  t.equal(res.json().error_message, 'The X-Requested-By header must be exactly 1 (send X-Requested-By: 1)', 'names the configured header')
+})
+
 t.test('CSRF_HEADER names the header', async (t) => {
   const custom = await buildTestApp(t, { CSRF_HEADER: 'X-Requested-By' })
   const res = await custom.app.inject({ method: 'POST', url: LOGIN, headers: { 'content-type': 'application/json', 'x-requested-by': '1' }, payload: body })
@@ -32,6 +45,11 @@ t.test('an Origin outside ALLOWED_ORIGINS is 403 origin_not_allowed, checked fir
   t.equal(res.json().error_type, 'origin_not_allowed')
   const get = await app.inject({ method: 'GET', url: '/auth/session', headers: { origin: 'https://evil.example' } })
   t.equal(get.json().error_type, 'origin_not_allowed', 'reads too')
+  t.equal(res.json().error_message, 'Origin "https://evil.example" is not allowed: add it to ALLOWED_ORIGINS (comma-separated exact origins) or call from the service\'s own origin',
+    'names ALLOWED_ORIGINS and the origin received')
+  const odd = await post({ origin: 'https://x.example\u00e9' + 'a'.repeat(300) })
+  const message = odd.json().error_message as string
+  t.ok(message.startsWith('Origin "https://x.example?' + 'a'.repeat(82) + '..." is not allowed'), 'a long or non-ASCII origin is quoted shortened and printable')
   t.equal((await post({ ...json, origin: 'https://app.example.com' })).statusCode, 200, 'allowed origin')
   t.equal((await post({ ...json, origin: 'http://localhost:80', host: 'localhost:80' })).statusCode, 200, 'same origin is always allowed')
 })
@@ -151,6 +169,20 @@ t.test('unknown routes are 404 not_found, wrong methods 405 method_not_allowed',
   t.equal(wrong.headers.allow, 'POST')
   const migrate = await post(json, '{}', '/auth/b2b/passwords/migrate')
   t.equal(migrate.statusCode, 404, 'server-to-server endpoints are not exposed')
+})
+
+t.test('a route of the other vertical is 404 not_found naming STYTCH_VERTICAL', async (t) => {
+  const consumerLogin = await post(json, JSON.stringify({ email: DEMO.email, password: DEMO.password }), '/auth/passwords/authenticate')
+  t.equal(consumerLogin.statusCode, 404)
+  t.equal(consumerLogin.json().error_type, 'not_found')
+  t.equal(consumerLogin.json().error_message, 'Not found: /auth/passwords/authenticate is a consumer route and this service runs with STYTCH_VERTICAL=b2b; set STYTCH_VERTICAL=consumer to serve it')
+  const consumer = await buildTestApp(t, { STYTCH_VERTICAL: 'consumer' })
+  const b2bLogin = await consumer.app.inject({ method: 'POST', url: LOGIN, headers: json, payload: body })
+  t.equal(b2bLogin.statusCode, 404)
+  t.equal(b2bLogin.json().error_message, `Not found: ${LOGIN} is a b2b route and this service runs with STYTCH_VERTICAL=consumer; set STYTCH_VERTICAL=b2b to serve it`)
+  const other = await post(json, '{}', '/auth/nothing/here')
+  t.equal(other.json().error_message, 'Not found', 'a path that is no route at all says only that')
+  t.equal(consumer.emulator.emulator.requests.length, 0, 'nothing reached Stytch')
 })
 
 t.test('none of the refused requests reached Stytch', async (t) => {

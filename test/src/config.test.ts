@@ -3,7 +3,7 @@ import { ConfigError, loadConfig } from '../../src/config.js'
 
 const creds = { STYTCH_PROJECT_ID: 'project-test-abc', STYTCH_SECRET: 'shh' }
 
-t.test('defaults follow SPEC section 6', async (t) => {
+t.test('defaults follow docs/contract.md', async (t) => {
   const c = loadConfig(creds)
   t.equal(c.vertical, 'b2b')
   t.equal(c.apiUrl, 'https://test.stytch.com')

@@ -11,7 +11,7 @@ import { ENDPOINTS } from '../../src/stytch/endpoints.js'
 import { startFakeUpstream } from '../fake-upstream.js'
 import { Browser, buildTestApp, DEMO, setCookies } from '../helper.js'
 
-// No password, token, cookie or secret ever reaches a log line (SPEC sections 4 and 5), checked
+// No password, token, cookie or secret ever reaches a log line (docs/contract.md), checked
 // with canaries: every route of the endpoint table for both verticals plus session, verify and
 // logout is driven with canary passwords, tokens and a canary Stytch secret, at the most verbose
 // log level, against the emulator (real tokens flowing) and against a hostile fake Stytch that

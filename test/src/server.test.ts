@@ -11,8 +11,6 @@ import { json, startFakeUpstream, type FakeUpstream } from '../fake-upstream.js'
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url))
 const SHUTDOWN_TIMEOUT_MS = 6_000
-/** when server.ts starts cutting connections still open (SHUTDOWN_TIMEOUT_MS minus 1 s) */
-const CUT_AT_MS = SHUTDOWN_TIMEOUT_MS - 1_000
 const SLOW_UPSTREAM_MS = 1_500
 
 interface Server { child: ChildProcess; port: number; logs: () => Array<Record<string, unknown>>; exited: Promise<{ code: number | null; at: number }> }
@@ -120,14 +118,13 @@ t.test('SIGTERM: the in-flight request finishes, readiness turns 503, idle keep-
   const strengthChecks = () => fake.requests.filter((r) => r.url === '/v1/b2b/passwords/strength_check').length
   t.ok(await until(() => strengthChecks() === 1, 5_000), 'the slow request reached the upstream')
 
-  const signalledAt = Date.now()
   server.child.kill('SIGTERM')
-  t.ok(await until(() => server.logs().some((l) => l.msg === 'draining'), 3_000), 'the server logged that it is draining')
+  t.ok(await until(() => server.logs().some((l) => l.msg === 'draining'), 30_000), 'the server logged that it is draining')
 
   late.write('\r\n')
   const answer = await lateAnswer
   t.match(answer, /^HTTP\/1\.1 503 /, '/readyz answers 503 while draining')
-  t.match(answer, /"error_type":"shutting_down"/, 'in the SPEC envelope')
+  t.match(answer, /"error_type":"shutting_down"/, 'in the error envelope')
   t.match(answer.toLowerCase(), /connection: close/, 'and closes the connection')
 
   await new Promise<void>((resolve, reject) => {
@@ -140,11 +137,10 @@ t.test('SIGTERM: the in-flight request finishes, readiness turns 503, idle keep-
   t.match(await res.body.json(), { score: 1, valid_password: true }, 'with the upstream answer')
   t.equal(res.headers.connection, 'close', 'and tells the client the connection closes')
 
-  const { code, at } = await server.exited
-  const elapsed = at - signalledAt
-  t.equal(code, 0, 'exit code 0')
-  t.ok(elapsed < SHUTDOWN_TIMEOUT_MS, `exited within SHUTDOWN_TIMEOUT_MS (${elapsed} ms)`)
-  t.ok(elapsed < CUT_AT_MS, `nothing had to be cut: the idle keep-alive socket did not hold the exit (${elapsed} ms)`)
+  // exit code 0 means within SHUTDOWN_TIMEOUT_MS (close-with-grace exits 1 past it, by the
+  // server's own clock); no cut logged means the idle keep-alive socket did not hold the exit
+  const { code } = await server.exited
+  t.equal(code, 0, 'exit code 0: closed within SHUTDOWN_TIMEOUT_MS')
   t.notOk(server.logs().some((l) => String(l.msg).includes('still open')), 'no connection was left for the deadline to cut')
   t.ok(idleDisconnected, 'the idle keep-alive connection was closed by the server')
   t.equal(strengthChecks(), 1, 'one upstream call for the in-flight request')
@@ -162,11 +158,10 @@ t.test('SIGTERM with only idle keep-alive connections exits 0 at once', async (t
     t.equal(res.statusCode, 200)
     await res.body.dump()
   }
-  const signalledAt = Date.now()
   server.child.kill('SIGTERM')
-  const { code, at } = await server.exited
+  const { code } = await server.exited
   t.equal(code, 0, 'exit code 0')
-  t.ok(at - signalledAt < CUT_AT_MS, `exited without waiting for keep-alive timeouts (${at - signalledAt} ms)`)
+  t.notOk(server.logs().some((l) => String(l.msg).includes('still open')), 'exited without waiting for keep-alive timeouts: nothing was cut')
   t.ok(server.logs().some((l) => l.msg === 'closed'), 'logged a clean close')
 })
 
@@ -180,11 +175,9 @@ t.test('SIGTERM while Stytch hangs: the deadline cuts what is left and the exit 
   t.teardown(() => busy.destroy())
   const inFlight = slowCall(busy).then((res) => res.statusCode, (err: Error) => err.name)
   t.ok(await until(() => fake.requests.length === 1, 5_000), 'the request is waiting on Stytch')
-  const signalledAt = Date.now()
   server.child.kill('SIGTERM')
-  const { code, at } = await server.exited
-  t.equal(code, 0, 'exit code 0', { logs: server.logs() })
-  t.ok(at - signalledAt < shutdownMs, `exited within SHUTDOWN_TIMEOUT_MS (${at - signalledAt} ms)`)
+  const { code } = await server.exited
+  t.equal(code, 0, 'exit code 0: within SHUTDOWN_TIMEOUT_MS (close-with-grace exits 1 past it)', { logs: server.logs() })
   t.ok(server.logs().some((l) => String(l.msg).includes('still open')), 'the cut was logged')
   t.not(await inFlight, 200, 'the hung request was cut, not answered')
 })

@@ -98,7 +98,7 @@ export const b2bMfaRoutes: EmulatorRoute[] = [
     })
   }),
 
-  // Stytch's path is /v1/b2b/totp/authenticate (stytch-node); /totps/ is served too, as SPEC writes it.
+  // Stytch's path is /v1/b2b/totp/authenticate (stytch-node); /totps/ is served too, the path the BFF route uses.
   post('/v1/b2b/totp/authenticate', totpAuthenticate),
   post('/v1/b2b/totps/authenticate', totpAuthenticate),
 

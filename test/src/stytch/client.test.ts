@@ -80,14 +80,16 @@ t.test('non-JSON, non-object, oversized and 4xx-without-error_type answers are i
   }
 })
 
-t.test('a hang becomes upstream_timeout within the timeout plus a margin', async (t) => {
+t.test('a hang becomes upstream_timeout, ended by the configured deadline', async (t) => {
   fake.handler = () => { /* never answers */ }
   const started = Date.now()
   const err = await failure(client.post('/v1/x', {}))
   const elapsed = Date.now() - started
   t.equal(err.statusCode, 504)
   t.equal(err.errorType, 'upstream_timeout')
-  t.ok(elapsed >= 250 && elapsed < 1500, `answered after ${elapsed} ms`)
+  // a lower bound only: the deadline (not something earlier) ended it; a hang is caught by the
+  // test's own timeout, so nothing here depends on the machine's speed
+  t.ok(elapsed >= 245, `answered after ${elapsed} ms, not before the deadline`)
   t.match(observed, [{ status: 'upstream_timeout', failure: { errorType: 'upstream_timeout' } }])
 })
 
