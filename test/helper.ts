@@ -19,10 +19,10 @@ export interface TestApp {
   logs: string[]
 }
 
-export async function buildTestApp (t: TestContext, env: Record<string, string> = {}, build: Pick<BuildOptions, 'now'> = {}): Promise<TestApp> {
+export async function buildTestApp (t: TestContext, env: Record<string, string> = {}, build: Pick<BuildOptions, 'now'> & { emulator?: { secret?: string; demoPassword?: string } } = {}): Promise<TestApp> {
   // an injected clock drives the emulator, and the BFF reads the emulator's clock: the JWTs it signs
   // and the BFF's checks agree, and emulator.clock.advance() moves both
-  const emulator = await buildEmulator(build.now ? { now: build.now } : {})
+  const emulator = await buildEmulator({ ...build.emulator, ...(build.now ? { now: build.now } : {}) })
   const url = await emulator.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => emulator.close())
   const config = loadConfig({

@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import t, { type Test } from 'tap'
-import { buildApp } from '../../src/app.js'
-import { loadConfig, type Vertical } from '../../src/config.js'
-import { buildEmulator } from '../../src/emulator/app.js'
+import type { Vertical } from '../../src/config.js'
 import { ENDPOINTS } from '../../src/stytch/endpoints.js'
-import { Browser, DEMO, setCookies } from '../helper.js'
+import { Browser, buildTestApp, DEMO, setCookies } from '../helper.js'
 
 // Tokens leave the BFF only in Set-Cookie, checked the way the log-leak test checks logs: every
 // route of both verticals plus session, verify and logout is driven against the emulator (real
@@ -20,22 +18,7 @@ const TOKEN_FIELD = /token|jwt|secret|verifier|code/i
 
 /** the BFF with default settings, in front of an emulator whose secret and demo password carry the marker */
 async function harness (t: Test, vertical: Vertical) {
-  const emulator = await buildEmulator({ secret: `secret-test-${MARK}`, demoPassword: PASSWORD })
-  const url = await emulator.listen({ host: '127.0.0.1', port: 0 })
-  t.teardown(() => emulator.close())
-  const config = loadConfig({
-    STYTCH_PROJECT_ID: emulator.emulator.projectId,
-    STYTCH_SECRET: emulator.emulator.secret,
-    STYTCH_API_URL: url,
-    STYTCH_VERTICAL: vertical,
-    LOG_LEVEL: 'silent',
-    RATE_LIMIT_GLOBAL_PER_MINUTE: '100000',
-    RATE_LIMIT_AUTH_PER_MINUTE: '100000',
-    RATE_LIMIT_IDENTIFIER_PER_HOUR: '100000'
-  })
-  const app = await buildApp(config, { logger: false })
-  await app.ready()
-  t.teardown(() => app.close())
+  const { app, emulator } = await buildTestApp(t, { STYTCH_VERTICAL: vertical, LOG_LEVEL: 'silent' }, { emulator: { secret: `secret-test-${MARK}`, demoPassword: PASSWORD } })
   return { app, emulator }
 }
 
