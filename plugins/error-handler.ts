@@ -1,6 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Config } from '../src/config.js'
 import { BffError, errors, type Issue } from '../src/errors.js'
 import { ENDPOINTS } from '../src/stytch/endpoints.js'
 
@@ -9,7 +8,8 @@ import { ENDPOINTS } from '../src/stytch/endpoints.js'
 
 const HTTP_METHODS = ['GET', 'POST'] as const
 
-export default fp(async function errorHandler (app: FastifyInstance, { config }: { config: Pick<Config, 'prefix' | 'vertical'> }) {
+export default fp(async function errorHandler (app: FastifyInstance) {
+  const { config } = app
   // the routes of the vertical that is not mounted: their 404 says which setting mounts them
   const otherVertical = new Map(ENDPOINTS.filter((e) => e.vertical !== config.vertical).map((e) => [`${config.prefix}${e.path}`, e.vertical]))
 
@@ -28,7 +28,7 @@ export default fp(async function errorHandler (app: FastifyInstance, { config }:
     const vertical = otherVertical.get(path)
     return send(request, reply, vertical === undefined ? errors.notFound() : errors.otherVertical(path, vertical, config.vertical))
   })
-}, { name: 'error-handler', fastify: '5.x' })
+}, { name: 'error-handler', fastify: '5.x', dependencies: ['config'] })
 
 function send (request: FastifyRequest, reply: FastifyReply, error: BffError) {
   if (error.headers) reply.headers(error.headers)

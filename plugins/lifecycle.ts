@@ -42,4 +42,4 @@ export default fp(async function lifecycle (app: FastifyInstance) {
     if (draining) setImmediate(() => app.server.closeIdleConnections())
     done()
   })
-}, { name: 'lifecycle', fastify: '5.x' })
+}, { name: 'lifecycle', fastify: '5.x', dependencies: ['error-handler'] })

@@ -73,13 +73,4 @@ export default fp(async function observability (app: FastifyInstance) {
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000) // also http_requests_total
     done()
   })
-
-  // The Stytch client is decorated by a later plugin: subscribe once everything is registered.
-  app.addHook('onReady', async () => {
-    if (!app.hasDecorator('upstreamObservers')) return
-    app.upstreamObservers.push(({ endpoint, status, seconds }) => {
-      metrics.upstreamRequests.inc({ endpoint, status })
-      metrics.upstreamDuration.observe({ endpoint, status }, seconds)
-    })
-  })
-}, { name: 'observability', fastify: '5.x' })
+}, { name: 'observability', fastify: '5.x', dependencies: [] })

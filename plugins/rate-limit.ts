@@ -3,15 +3,14 @@ import rateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
-import type { Config } from '../src/config.js'
 import { errors } from '../src/errors.js'
 import type { Metrics } from './observability.js'
 
 // Abuse protection (docs/contract.md, Security behaviour), three fixed-window limits on top of @fastify/rate-limit:
 //   global      RATE_LIMIT_GLOBAL_PER_MINUTE per client IP, every route (health, metrics exempt)
-//   auth        RATE_LIMIT_AUTH_PER_MINUTE per client IP, one bucket shared by the `authLimited`
-//               rows of the endpoint table and native routes marked `authLimited`; counted in
-//               onRequest, so every request counts, refused ones (400, 401, 429) included
+//   auth        RATE_LIMIT_AUTH_PER_MINUTE per client IP, one bucket shared by every route whose
+//               config says `authLimited` (the proxy routes copy it from their endpoint-table row);
+//               counted in onRequest, so every request counts, refused ones (400, 401, 429) included
 //   identifier  RATE_LIMIT_IDENTIFIER_PER_HOUR per lower-cased trimmed email + organization, on the
 //               same rows when the body carries an email; counted on the parsed body, before
 //               validation and before the upstream call
@@ -25,8 +24,8 @@ export type LimitName = 'global' | 'auth' | 'identifier'
 declare module 'fastify' {
   interface FastifyContextConfig {
     /**
-     * A native route that counts against the auth limit like an `authLimited` row (true: in
-     * onRequest, every request). A function decides from the parsed body, counted in preValidation
+     * The route counts against the auth limit (true: in onRequest, every request, plus the
+     * identifier limit). A function decides from the parsed body, counted in preValidation
      * (before the schema, so refused bodies count too): logout counts only when it ends every session.
      */
     authLimited?: boolean | ((body: unknown) => boolean)
@@ -47,8 +46,8 @@ const REDIS_COOLDOWN_MS = 5_000
 const MEMORY_MAX_KEYS = 50_000
 const REDIS_KEY_PREFIX = 'stytch-bff:rate-limit:'
 
-export default fp(async function rateLimits (app: FastifyInstance, { config }: { config: Config }) {
-  const { metrics } = app
+export default fp(async function rateLimits (app: FastifyInstance) {
+  const { config, metrics } = app
   const redis = config.rateLimit.redisUrl ? connectRedis(config.rateLimit.redisUrl, app.log, metrics) : undefined
   if (redis) app.addHook('onClose', async () => { redis.closing = true; redis.client.disconnect() })
   const counters = new FallbackCounters(redis)
@@ -109,7 +108,7 @@ export default fp(async function rateLimits (app: FastifyInstance, { config }: {
       }]
       return
     }
-    if (!route.config?.endpoint?.authLimited && native !== true) return
+    if (native !== true) return
     route.onRequest = [...toArray(route.onRequest), async (request: FastifyRequest) => enforce('auth', authLimit, request)]
     route.preValidation = [...toArray(route.preValidation), async (request: FastifyRequest) => {
       const identifier = identifierOf(request.body)
@@ -118,7 +117,7 @@ export default fp(async function rateLimits (app: FastifyInstance, { config }: {
       await enforce('identifier', identifierLimit, request)
     }]
   })
-}, { name: 'rate-limit', fastify: '5.x', dependencies: ['observability', 'security'] })
+}, { name: 'rate-limit', fastify: '5.x', dependencies: ['config', 'observability', 'security'] })
 
 function toArray<T> (value: T | T[] | undefined): T[] {
   return value === undefined ? [] : Array.isArray(value) ? value : [value]

@@ -29,7 +29,8 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async function security (app: FastifyInstance, { config }: { config: Config }) {
+export default fp(async function security (app: FastifyInstance) {
+  const { config } = app
   const prefix = config.prefix
   const allowed = new Set(config.allowedOrigins)
   const csrfHeader = config.csrfHeader
@@ -116,7 +117,7 @@ export default fp(async function security (app: FastifyInstance, { config }: { c
     if (body === '' && request.routeOptions.config?.emptyBodyAllowed) return done(null, undefined)
     parseJson(request, body as string, done)
   })
-}, { name: 'security', fastify: '5.x' })
+}, { name: 'security', fastify: '5.x', dependencies: ['config', 'error-handler'] })
 
 /**
  * Which addresses are proxies, as Fastify's trustProxy option (proxy-addr's trust function): called

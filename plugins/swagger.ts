@@ -34,6 +34,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** for the API reference only (GET /docs/json); never used to serialize an answer */
     docs?: { responses: Record<string, DocResponse> }
+    /** the endpoint-table row a proxied route serves (routes/proxy.ts): its summary and answer */
+    endpoint?: Endpoint
   }
 }
 
@@ -111,7 +113,8 @@ export function operationIdFor (method: string, path: string, prefix: string): s
   return [method.toLowerCase(), ...words.flatMap((w) => w.split('_'))].map((w, i) => i === 0 ? w : w.charAt(0).toUpperCase() + w.slice(1)).join('')
 }
 
-export default fp(async function openapi (app: FastifyInstance, { config }: { config: Config }) {
+export default fp(async function openapi (app: FastifyInstance) {
+  const { config } = app
   const csrfHeader = config.csrfHeader
   const underPrefix = (url: string) => url.startsWith(config.prefix + '/')
 
@@ -186,4 +189,4 @@ export default fp(async function openapi (app: FastifyInstance, { config }: { co
   } else {
     app.get('/docs/json', { schema: { hide: true } }, async () => app.swagger())
   }
-}, { name: 'swagger', fastify: '5.x' })
+}, { name: 'swagger', fastify: '5.x', dependencies: ['config'] })

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
-import type { Config } from '../src/config.js'
+import { demoEnabled, type DemoOptions } from '../src/demo.js'
 
 // The demo single-page app (demo/), served only when the embedded emulator stands in for Stytch
 // and never in production. The page calls the BFF exactly as any SPA would; the one extra it gets
@@ -9,41 +9,13 @@ import type { Config } from '../src/config.js'
 // and what the demo member's authenticator app and saved recovery codes would hold, so every MFA
 // option can be completed from the page.
 
-/** The demo member's second factors in the MFA organization, as the emulator knows them now. */
-export interface DemoAuthenticator {
-  email: string
-  organization: string
-  /** the TOTP code an authenticator app would show now, and the seconds it has left */
-  totp_code: string
-  totp_expires_in: number
-  /** recovery codes not used yet */
-  recovery_codes: string[]
-}
-
-/** what the demo shows of a message the emulator "sent" (not imported: the emulator is its own build) */
-export interface OutboxMessage { kind: string; to: string; created_at: string; link?: string; code?: string }
-
-export interface DemoOptions {
-  /** the embedded emulator's outbox (reset emails, SMS codes) */
-  outbox: () => readonly OutboxMessage[]
-  /** the demo member's authenticator app and recovery codes */
-  authenticator?: () => DemoAuthenticator | undefined
-}
-
 export const DEMO_EMAIL = 'demo@example.com' // the emulator's seed
 export const DEMO_ORGANIZATION = 'demo-org'
 export const DEMO_MFA_ORGANIZATION = 'mfa-org'
 
-/** The demo's view of an embedded emulator: its outbox and the demo member's MFA factors. */
-
 const ASSETS: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
   'app.css': 'text/css; charset=utf-8'
-}
-
-/** Only in emulator mode, never in production (emulator mode already excludes it; said twice on purpose). */
-export function demoEnabled (config: Config): boolean {
-  return config.emulator && !config.production
 }
 
 /** The demo/ folder: beside routes/ in the source tree, two levels up from dist/routes/. */
@@ -55,21 +27,8 @@ export function demoDirectory (): string | undefined {
   return undefined
 }
 
-/** Where a person reaches the demo: the listening address, a wildcard host read as localhost (as server.ts prints it). */
-export function demoOrigin (config: Config): string | undefined {
-  if (config.port === 0) return undefined
-  const host = ['0.0.0.0', '::', ''].includes(config.host) ? 'localhost' : config.host
-  return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`
-}
-
-/** In emulator mode, reset links lead back to the demo's reset page unless RESET_PASSWORD_REDIRECT_URL says otherwise. */
-export function withDemoResetUrl (config: Config): Config {
-  const origin = demoOrigin(config)
-  if (!demoEnabled(config) || config.reset.redirectUrl !== undefined || origin === undefined) return config
-  return { ...config, reset: { ...config.reset, redirectUrl: `${origin}/reset` } }
-}
-
-export default async function demoRoutes (app: FastifyInstance, { config, outbox, authenticator }: { config: Config } & DemoOptions) {
+export default async function demoRoutes (app: FastifyInstance, { outbox, authenticator }: DemoOptions) {
+  const { config } = app
   if (!demoEnabled(config)) return
   const dir = demoDirectory()
   if (dir === undefined) {

@@ -18,12 +18,6 @@ const ops = { rateLimit: false, servedWhileDraining: true } as const
 
 export default async function healthRoutes (app: FastifyInstance) {
   const { metrics, lifecycle, jwtVerifier } = app
-  let reachableAt = Number.NEGATIVE_INFINITY
-
-  // Any answer from Stytch that is not a 5xx or a transport failure proves it reachable.
-  app.upstreamObservers.push(({ status }) => {
-    if (/^\d+$/.test(status) && Number(status) < 500) reachableAt = Date.now()
-  })
 
   // The JWKS the verifier needs anyway: loading it is the probe (one fetch in flight, shared).
   const upstreamCheck = async (): Promise<'jwks_loaded' | 'reachable' | 'unreachable'> => {
@@ -35,7 +29,7 @@ export default async function healthRoutes (app: FastifyInstance) {
     } finally {
       clearTimeout(timer)
     }
-    return Date.now() - reachableAt < REACHABLE_FOR_MS ? 'reachable' : 'unreachable'
+    return Date.now() - app.stytchAnsweredAt() < REACHABLE_FOR_MS ? 'reachable' : 'unreachable'
   }
 
   const docs = (responses: Record<string, DocResponse>) => ({ ...ops, docs: { responses } })

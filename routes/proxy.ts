@@ -1,24 +1,43 @@
 import type { FastifyInstance } from 'fastify'
-import { ENDPOINTS, type Endpoint } from '../src/stytch/endpoints.js'
+import type { ZodType } from 'zod'
+import { errors } from '../src/errors.js'
+import { ENDPOINTS, isServerOwned } from '../src/stytch/endpoints.js'
 import { proxyHandler } from '../src/stytch/proxy.js'
 
-// Every row of the endpoint table for the configured vertical, served by the one proxy handler.
-// The other vertical's routes are not mounted, so they answer 404.
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** the endpoint-table row a proxied route serves (rate limits read it) */
-    endpoint?: Endpoint
-  }
-}
+// Every row of the endpoint table for the configured vertical, served by the one proxy handler,
+// its body validated against the row's strict schema. The other vertical's routes are not
+// mounted, so they answer 404.
 
 export default async function proxyRoutes (app: FastifyInstance) {
   const { config, stytch, cookieJar } = app
+  app.setValidatorCompiler(({ schema }) => validateBody(schema as ZodType))
   for (const endpoint of ENDPOINTS) {
     if (endpoint.vertical !== config.vertical) continue
     app.post(endpoint.path, {
       schema: { body: endpoint.body, tags: [endpoint.vertical === 'b2b' ? 'B2B' : 'Consumer'] },
-      config: { endpoint }
+      config: { endpoint, authLimited: endpoint.authLimited }
     }, proxyHandler(endpoint, { config, stytch, cookieJar }))
+  }
+}
+
+/**
+ * A request body against a route's zod schema (the rows', and the few native routes' that take a
+ * body). Server-owned fields are named (field_not_allowed) before the strict schema says
+ * "unknown field".
+ */
+export function validateBody (schema: ZodType) {
+  return (data: unknown) => {
+    if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
+      const owned = Object.keys(data).filter(isServerOwned)
+      if (owned.length > 0) return { error: errors.fieldNotAllowed(owned) }
+    }
+    const result = schema.safeParse(data)
+    if (result.success) return { value: result.data }
+    return {
+      error: errors.invalidRequest('Request body does not match the schema', result.error.issues.map((i) => ({
+        path: '/' + i.path.map(String).join('/'),
+        message: i.message
+      })))
+    }
   }
 }

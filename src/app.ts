@@ -1,23 +1,22 @@
 import { randomUUID } from 'node:crypto'
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod'
-import type { ZodType } from 'zod'
+import configPlugin from '../plugins/config.js'
 import errorHandler from '../plugins/error-handler.js'
-import security, { proxyTrust } from '../plugins/security.js'
-import stytch from '../plugins/stytch.js'
-import demoRoutes, { type DemoOptions } from '../routes/demo.js'
 import lifecycle from '../plugins/lifecycle.js'
 import observability from '../plugins/observability.js'
 import rateLimits from '../plugins/rate-limit.js'
+import security, { proxyTrust } from '../plugins/security.js'
+import stytch from '../plugins/stytch.js'
 import swagger from '../plugins/swagger.js'
+import demoRoutes from '../routes/demo.js'
 import healthRoutes from '../routes/health.js'
 import proxyRoutes from '../routes/proxy.js'
 import sessionRoutes from '../routes/session.js'
 import verifyRoutes from '../routes/verify.js'
 import type { Config } from './config.js'
-import { errors } from './errors.js'
+import type { DemoOptions } from './demo.js'
 import { logDestination, loggerOptions, RequestLog } from './logger.js'
-import { isServerOwned } from './stytch/endpoints.js'
 
 // buildApp(config): plugins first, then routes. Nothing else.
 
@@ -58,16 +57,17 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
   const app = Fastify(options).withTypeProvider<ZodTypeProvider>()
   app.server.headersTimeout = 15_000
 
-  app.setValidatorCompiler(({ schema }) => validateBody(schema as ZodType))
   app.setSerializerCompiler(serializerCompiler)
 
-  await app.register(errorHandler, { config })
+  // each plugin declares the ones it needs (fastify-plugin checks the order)
+  await app.register(configPlugin, { config })
+  await app.register(errorHandler)
   await app.register(observability)
-  await app.register(security, { config })
+  await app.register(security)
   await app.register(lifecycle)
-  await app.register(rateLimits, { config })
-  await app.register(stytch, { config, ...(opts.now ? { now: opts.now } : {}) })
-  await app.register(swagger, { config })
+  await app.register(rateLimits)
+  await app.register(stytch, opts.now ? { now: opts.now } : {})
+  await app.register(swagger)
 
   await app.register(healthRoutes)
   await app.register(async (auth) => {
@@ -75,25 +75,7 @@ export async function buildApp (config: Config, opts: BuildOptions = {}): Promis
     await auth.register(sessionRoutes)
     await auth.register(verifyRoutes)
   }, { prefix: config.prefix })
-  if (opts.demo) await app.register(demoRoutes, { config, ...opts.demo })
+  if (opts.demo) await app.register(demoRoutes, opts.demo)
 
   return app
-}
-
-// Server-owned fields are named (field_not_allowed) before the strict schema says "unknown field".
-function validateBody (schema: ZodType) {
-  return (data: unknown) => {
-    if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
-      const owned = Object.keys(data).filter(isServerOwned)
-      if (owned.length > 0) return { error: errors.fieldNotAllowed(owned) }
-    }
-    const result = schema.safeParse(data)
-    if (result.success) return { value: result.data }
-    return {
-      error: errors.invalidRequest('Request body does not match the schema', result.error.issues.map((i) => ({
-        path: '/' + i.path.map(String).join('/'),
-        message: i.message
-      })))
-    }
-  }
 }

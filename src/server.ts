@@ -1,8 +1,8 @@
 import closeWithGrace from 'close-with-grace'
 import type { FastifyInstance } from 'fastify'
-import { demoOrigin, withDemoResetUrl, type DemoOptions } from '../routes/demo.js'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
+import { demoOrigin, withDemoResetUrl, type DemoOptions } from './demo.js'
 import { listenOrExit } from './listen.js'
 
 // The only file that touches process: read the environment, start the embedded emulator when

@@ -2,7 +2,7 @@ import t from 'tap'
 import { buildApp } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { buildEmulator } from '../../src/emulator/app.js'
-import { withDemoResetUrl } from '../../routes/demo.js'
+import { withDemoResetUrl } from '../../src/demo.js'
 import { emulatorDemo } from '../../src/emulator/demo.js'
 import type { OutboxMessage } from '../../src/emulator/context.js'
 
