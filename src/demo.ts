@@ -44,4 +44,3 @@ export function withDemoResetUrl (config: Config): Config {
   if (!demoEnabled(config) || config.reset.redirectUrl !== undefined || origin === undefined) return config
   return { ...config, reset: { ...config.reset, redirectUrl: `${origin}/reset` } }
 }
-

@@ -58,27 +58,27 @@ export const routes: EmulatorRoute[] = [...b2bPasswordRoutes, ...b2bSessionRoute
 
 const requestId = (): string => `request-id-test-${randomUUID()}`
 
-function errorBody(status: number, type: string, message: string): Record<string, unknown> {
+function errorBody (status: number, type: string, message: string): Record<string, unknown> {
   return {
     status_code: status,
     request_id: requestId(),
     error_type: type,
     error_message: message,
-    error_url: `https://stytch.com/docs/api/errors/${status}`,
+    error_url: `https://stytch.com/docs/api/errors/${status}`
   }
 }
 
-function sameSecret(a: string, b: string): boolean {
+function sameSecret (a: string, b: string): boolean {
   const x = Buffer.from(a)
   const y = Buffer.from(b)
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
 /** An in-memory Stytch (Passwords, Sessions, B2B discovery and MFA) for tests and local development. */
-export async function buildEmulator(opts: EmulatorOptions = {}): Promise<FastifyInstance> {
+export async function buildEmulator (opts: EmulatorOptions = {}): Promise<FastifyInstance> {
   const baseNow = opts.now ?? Date.now
   let offset = 0
-  const clock: Clock = { now: () => baseNow() + offset, advance: (ms) => void (offset += ms) }
+  const clock: Clock = { now: () => baseNow() + offset, advance: (ms) => { offset += ms } }
   const keys = new KeyRing()
   await keys.rotate()
   const ctx: EmulatorContext = {
@@ -88,7 +88,7 @@ export async function buildEmulator(opts: EmulatorOptions = {}): Promise<Fastify
     clock,
     store: new Store(clock),
     keys,
-    outbox: [],
+    outbox: []
   }
   ctx.store.seed(ctx.demoPassword)
 
@@ -109,7 +109,7 @@ export async function buildEmulator(opts: EmulatorOptions = {}): Promise<Fastify
     },
     outbox: ctx.outbox,
     rotateKeys: () => keys.rotate(),
-    store: ctx.store,
+    store: ctx.store
   } satisfies Emulator)
 
   // Stytch clients always send JSON; anything else is parsed as JSON too, an empty body as {}.
@@ -141,7 +141,7 @@ export async function buildEmulator(opts: EmulatorOptions = {}): Promise<Fastify
       headers: { ...request.headers },
       body: request.body,
       status: reply.statusCode,
-      response,
+      response
     })
     keepLast(requests, LIMITS.log)
     return payload
@@ -182,7 +182,7 @@ export async function buildEmulator(opts: EmulatorOptions = {}): Promise<Fastify
         const body = asBody(route.method === 'GET' ? request.query : request.body)
         const result = await route.handle(ctx, body, request.params as Record<string, string>)
         return { status_code: 200, request_id: requestId(), ...result }
-      },
+      }
     })
   }
   return app

@@ -1,16 +1,16 @@
 /** A Stytch API error: rendered by the app's error handler in Stytch's error shape. */
 export class StytchApiError extends Error {
-  constructor(
+  constructor (
     readonly statusCode: number,
     readonly errorType: string,
-    message: string,
+    message: string
   ) {
     super(message)
     this.name = 'StytchApiError'
   }
 }
 
-export function fail(statusCode: number, errorType: string, message: string): never {
+export function fail (statusCode: number, errorType: string, message: string): never {
   throw new StytchApiError(statusCode, errorType, message)
 }
 
@@ -38,5 +38,5 @@ export const errors: {
   emailNotFound: () => fail(404, 'email_not_found', 'Email could not be found.'),
   userNotFound: () => fail(404, 'user_not_found', 'User could not be found.'),
   weakPassword: () =>
-    fail(400, 'weak_password', 'Password does not meet the strength requirements, or appears in a breach.'),
+    fail(400, 'weak_password', 'Password does not meet the strength requirements, or appears in a breach.')
 }

@@ -2,12 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import { SignJWT, compactVerify, decodeProtectedHeader, exportJWK, generateKeyPair, type JWTPayload } from 'jose'
 
 /** Opaque tokens (session tokens, ISTs, reset tokens): random base64url, like Stytch's. */
-export function opaqueToken(): string {
+export function opaqueToken (): string {
   return randomBytes(32).toString('base64url')
 }
 
 /** Stytch-style ids: `member-test-<uuid>`, `organization-test-<uuid>`, ... */
-export function stytchId(prefix: string): string {
+export function stytchId (prefix: string): string {
   return `${prefix}-test-${randomUUID()}`
 }
 
@@ -36,7 +36,7 @@ interface SigningKey {
 export class KeyRing {
   private keys: SigningKey[] = []
 
-  async rotate(): Promise<void> {
+  async rotate (): Promise<void> {
     const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true })
     const kid = stytchId('jwk')
     const exported = await exportJWK(publicKey)
@@ -49,27 +49,27 @@ export class KeyRing {
       x5c: [],
       x5tS256: '',
       n: exported.n ?? '',
-      e: exported.e ?? '',
+      e: exported.e ?? ''
     }
     this.keys.push({ kid, privateKey, publicKey, jwk })
   }
 
-  get currentKid(): string {
+  get currentKid (): string {
     return this.current().kid
   }
 
   /** Newest first, as a JWKS document's `keys`. */
-  jwks(): PublicJwk[] {
+  jwks (): PublicJwk[] {
     return this.keys.map((k) => k.jwk).reverse()
   }
 
-  async sign(payload: JWTPayload): Promise<string> {
+  async sign (payload: JWTPayload): Promise<string> {
     const key = this.current()
     return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: key.kid }).sign(key.privateKey)
   }
 
   /** Verifies the signature only (not `exp`): Stytch accepts an expired JWT of a live session. */
-  async verifySignature(jwt: string): Promise<JWTPayload | undefined> {
+  async verifySignature (jwt: string): Promise<JWTPayload | undefined> {
     try {
       const { kid, alg } = decodeProtectedHeader(jwt)
       const key = this.keys.find((k) => k.kid === kid)
@@ -82,7 +82,7 @@ export class KeyRing {
     }
   }
 
-  private current(): SigningKey {
+  private current (): SigningKey {
     const key = this.keys.at(-1)
     if (!key) throw new Error('KeyRing has no key: call rotate() first')
     return key

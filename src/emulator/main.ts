@@ -17,7 +17,7 @@ const host = process.env.HOST || '127.0.0.1'
 const app = await buildEmulator({
   ...(process.env.STYTCH_PROJECT_ID ? { projectId: process.env.STYTCH_PROJECT_ID } : {}),
   ...(process.env.STYTCH_SECRET ? { secret: process.env.STYTCH_SECRET } : {}),
-  logger: process.env.EMULATOR_LOG === 'true',
+  logger: process.env.EMULATOR_LOG === 'true'
 })
 const address = await listenOrExit(app, { what: 'Stytch emulator', host, port, portVariable: 'EMULATOR_PORT', hostVariable: 'HOST' })
 const { projectId, secret, demoPassword } = app.emulator
@@ -28,12 +28,12 @@ process.stdout.write(
     `  STYTCH_PROJECT_ID=${projectId}`,
     `  STYTCH_SECRET=${secret}`,
     `  demo login: demo@example.com / ${demoPassword}  (B2B organizations: demo-org, mfa-org [MFA required]; consumer user)`,
-    '',
-  ].join('\n'),
+    ''
+  ].join('\n')
 )
 const stop = async () => {
   await app.close()
   process.exit(0)
 }
-process.once('SIGINT', () => void stop())
-process.once('SIGTERM', () => void stop())
+process.once('SIGINT', () => { void stop() })
+process.once('SIGTERM', () => { void stop() })

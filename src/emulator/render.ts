@@ -3,7 +3,7 @@ import type { Factor, Member, Organization, Session, User } from './store.js'
 /** Stytch's JSON objects. Optional fields are omitted rather than null (the OpenAPI has no nullable). */
 export const iso = (ms: number): string => new Date(ms).toISOString()
 
-export function organizationJson(org: Organization): Record<string, unknown> {
+export function organizationJson (org: Organization): Record<string, unknown> {
   return {
     organization_id: org.organization_id,
     organization_name: org.organization_name,
@@ -30,15 +30,15 @@ export function organizationJson(org: Organization): Record<string, unknown> {
     custom_roles: [],
     trusted_metadata: {},
     created_at: iso(org.created_at),
-    updated_at: iso(org.updated_at),
+    updated_at: iso(org.updated_at)
   }
 }
 
-export function memberRoles(member: Member): string[] {
+export function memberRoles (member: Member): string[] {
   return member.is_admin ? ['stytch_member', 'stytch_admin'] : ['stytch_member']
 }
 
-export function memberJson(member: Member): Record<string, unknown> {
+export function memberJson (member: Member): Record<string, unknown> {
   return {
     organization_id: member.organization_id,
     member_id: member.member_id,
@@ -58,18 +58,18 @@ export function memberJson(member: Member): Record<string, unknown> {
     mfa_enrolled: member.mfa_enrolled,
     mfa_phone_number: member.mfa_phone_number,
     default_mfa_method: member.default_mfa_method,
-    roles: memberRoles(member).map((role_id) => ({
-      role_id,
-      sources: [{ type: role_id === 'stytch_admin' ? 'direct_assignment' : 'default' }],
+    roles: memberRoles(member).map((roleId) => ({
+      role_id: roleId,
+      sources: [{ type: roleId === 'stytch_admin' ? 'direct_assignment' : 'default' }]
     })),
     trusted_metadata: {},
     untrusted_metadata: {},
     created_at: iso(member.created_at),
-    updated_at: iso(member.updated_at),
+    updated_at: iso(member.updated_at)
   }
 }
 
-export function userJson(user: User): Record<string, unknown> {
+export function userJson (user: User): Record<string, unknown> {
   return {
     user_id: user.user_id,
     emails: [{ email_id: user.email_id, email: user.email, verified: true }],
@@ -86,17 +86,17 @@ export function userJson(user: User): Record<string, unknown> {
     created_at: iso(user.created_at),
     ...(user.password !== undefined ? { password: { password_id: user.password_id, requires_reset: false } } : {}),
     trusted_metadata: {},
-    untrusted_metadata: {},
+    untrusted_metadata: {}
   }
 }
 
-export function factorJson(f: Factor): Record<string, unknown> {
+export function factorJson (f: Factor): Record<string, unknown> {
   const { created_at, last_authenticated_at, ...rest } = f
   return { ...rest, created_at: iso(created_at), last_authenticated_at: iso(last_authenticated_at), updated_at: iso(last_authenticated_at) }
 }
 
 /** Consumer `session` object. */
-export function sessionJson(s: Session): Record<string, unknown> {
+export function sessionJson (s: Session): Record<string, unknown> {
   return {
     session_id: s.session_id,
     user_id: s.subject_id,
@@ -106,12 +106,12 @@ export function sessionJson(s: Session): Record<string, unknown> {
     last_accessed_at: iso(s.last_accessed_at),
     expires_at: iso(s.expires_at),
     attributes: { ip_address: '', user_agent: '' },
-    custom_claims: s.custom_claims,
+    custom_claims: s.custom_claims
   }
 }
 
 /** B2B `member_session` object. */
-export function memberSessionJson(s: Session, org: Organization): Record<string, unknown> {
+export function memberSessionJson (s: Session, org: Organization): Record<string, unknown> {
   return {
     member_session_id: s.session_id,
     member_id: s.subject_id,
@@ -122,6 +122,6 @@ export function memberSessionJson(s: Session, org: Organization): Record<string,
     organization_id: org.organization_id,
     roles: s.roles,
     organization_slug: org.organization_slug,
-    custom_claims: s.custom_claims,
+    custom_claims: s.custom_claims
   }
 }

@@ -12,7 +12,7 @@ const DEFAULT_REDIRECT_URL = 'http://localhost:3000/reset-password'
 const TOKEN_TYPE: Record<ResetToken['vertical'], string> = {
   consumer: 'reset_password',
   b2b: 'multi_tenant_passwords',
-  discovery: 'discovery',
+  discovery: 'discovery'
 }
 
 export interface ResetStart {
@@ -28,19 +28,19 @@ export interface ResetStart {
  * challenge (`pkce_code_challenge` for discovery, `code_challenge` otherwise) and the redirect URL
  * come from the request body.
  */
-export function startReset(ctx: EmulatorContext, body: Body, input: ResetStart): ResetToken {
+export function startReset (ctx: EmulatorContext, body: Body, input: ResetStart): ResetToken {
   const { minutes, ...rest } = input
   const challenge = optString(body, input.vertical === 'discovery' ? 'pkce_code_challenge' : 'code_challenge')
-  const redirect_url = optString(body, 'reset_password_redirect_url')
+  const redirectUrl = optString(body, 'reset_password_redirect_url')
   const reset: ResetToken = {
     ...rest,
     ...(challenge !== undefined ? { code_challenge: challenge } : {}),
     token: opaqueToken(),
     expires_at: ctx.clock.now() + minutes * 60_000,
-    used: false,
+    used: false
   }
   ctx.store.addResetToken(reset)
-  const base = redirect_url ?? DEFAULT_REDIRECT_URL
+  const base = redirectUrl ?? DEFAULT_REDIRECT_URL
   const query = new URLSearchParams({ stytch_token_type: TOKEN_TYPE[input.vertical], token: reset.token })
   const message: OutboxMessage = {
     kind: input.vertical === 'discovery' ? 'discovery_reset_password' : 'reset_password',
@@ -48,7 +48,7 @@ export function startReset(ctx: EmulatorContext, body: Body, input: ResetStart):
     token: reset.token,
     link: `${base}${base.includes('?') ? '&' : '?'}${query.toString()}`,
     ...(input.organization_id !== undefined ? { organization_id: input.organization_id } : {}),
-    created_at: iso(ctx.clock.now()),
+    created_at: iso(ctx.clock.now())
   }
   ctx.outbox.push(message)
   keepLast(ctx.outbox, LIMITS.log)
@@ -56,7 +56,7 @@ export function startReset(ctx: EmulatorContext, body: Body, input: ResetStart):
 }
 
 /** A usable reset token, PKCE checked. The caller marks it used once the reset succeeds. */
-export function redeemReset(ctx: EmulatorContext, vertical: ResetToken['vertical'], token: string, verifier: string | undefined): ResetToken {
+export function redeemReset (ctx: EmulatorContext, vertical: ResetToken['vertical'], token: string, verifier: string | undefined): ResetToken {
   const reset = ctx.store.resetTokens.get(token)
   if (!reset || reset.vertical !== vertical || reset.used || reset.expires_at <= ctx.clock.now()) {
     fail(401, 'unable_to_auth_password_reset_token', 'The password reset token is invalid, expired or already used.')

@@ -13,13 +13,13 @@ export const ORGANIZATION_CLAIM = 'https://stytch.com/organization'
 const RESERVED_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', SESSION_CLAIM, ORGANIZATION_CLAIM])
 
 /** A factor of this type replaces an older one of the same type and delivery method. */
-export function mergeFactors(existing: Factor[], added: Factor[]): Factor[] {
+export function mergeFactors (existing: Factor[], added: Factor[]): Factor[] {
   const same = (a: Factor, b: Factor) => a.type === b.type && a.delivery_method === b.delivery_method
   return [...existing.filter((f) => !added.some((a) => same(a, f))), ...added]
 }
 
 /** `session_custom_claims`: reserved claims ignored, null deletes a key. */
-export function applyClaims(current: Record<string, unknown>, body: Body): Record<string, unknown> {
+export function applyClaims (current: Record<string, unknown>, body: Body): Record<string, unknown> {
   const claims = optObject(body, 'session_custom_claims')
   if (!claims) return current
   const next = { ...current }
@@ -42,7 +42,7 @@ export interface NewSession {
   body: Body
 }
 
-export function createSession(ctx: EmulatorContext, input: NewSession): Session {
+export function createSession (ctx: EmulatorContext, input: NewSession): Session {
   const now = ctx.clock.now()
   const session: Session = {
     vertical: input.vertical,
@@ -56,14 +56,14 @@ export function createSession(ctx: EmulatorContext, input: NewSession): Session 
     revoked: false,
     factors: input.factors,
     custom_claims: applyClaims({}, input.body),
-    roles: input.roles,
+    roles: input.roles
   }
   ctx.store.addSession(session)
   return session
 }
 
 /** Marks a session used now; `minutes` (when sent) extends it from now; custom claims are applied. */
-export function touchSession(ctx: EmulatorContext, session: Session, minutes: number | undefined, body: Body, added: Factor[] = []): Session {
+export function touchSession (ctx: EmulatorContext, session: Session, minutes: number | undefined, body: Body, added: Factor[] = []): Session {
   const now = ctx.clock.now()
   session.last_accessed_at = now
   if (minutes !== undefined) session.expires_at = now + minutes * 60_000
@@ -72,13 +72,13 @@ export function touchSession(ctx: EmulatorContext, session: Session, minutes: nu
   return session
 }
 
-function live(ctx: EmulatorContext, session: Session | undefined, vertical: Session['vertical']): Session | undefined {
+function live (ctx: EmulatorContext, session: Session | undefined, vertical: Session['vertical']): Session | undefined {
   if (!session || session.revoked || session.vertical !== vertical) return undefined
   return session.expires_at > ctx.clock.now() ? session : undefined
 }
 
 /** The session a JWT names (signature checked, `exp` not: Stytch refreshes expired JWTs of live sessions). */
-export async function sessionFromJwt(ctx: EmulatorContext, jwt: string, vertical: Session['vertical']): Promise<Session | undefined> {
+export async function sessionFromJwt (ctx: EmulatorContext, jwt: string, vertical: Session['vertical']): Promise<Session | undefined> {
   const claims = await ctx.keys.verifySignature(jwt)
   if (!claims) fail(401, 'unable_to_parse_session_jwt', 'The session JWT could not be parsed or its signature is invalid.')
   const audience = Array.isArray(claims.aud) ? claims.aud : [claims.aud]
@@ -90,11 +90,11 @@ export async function sessionFromJwt(ctx: EmulatorContext, jwt: string, vertical
   return live(ctx, id === undefined ? undefined : ctx.store.sessions.get(id), vertical)
 }
 
-export function sessionFromId(ctx: EmulatorContext, id: string, vertical: Session['vertical']): Session | undefined {
+export function sessionFromId (ctx: EmulatorContext, id: string, vertical: Session['vertical']): Session | undefined {
   return live(ctx, ctx.store.sessions.get(id), vertical)
 }
 
-export function sessionFromToken(ctx: EmulatorContext, token: string, vertical: Session['vertical']): Session | undefined {
+export function sessionFromToken (ctx: EmulatorContext, token: string, vertical: Session['vertical']): Session | undefined {
   const id = ctx.store.sessionIdsByToken.get(token)
   return live(ctx, id === undefined ? undefined : ctx.store.sessions.get(id), vertical)
 }
@@ -103,11 +103,11 @@ export function sessionFromToken(ctx: EmulatorContext, token: string, vertical: 
  * The session named by `session_token` or `session_jwt` (exactly one when `required`).
  * Returns undefined when neither is sent and the session is optional.
  */
-export async function sessionFromBody(
+export async function sessionFromBody (
   ctx: EmulatorContext,
   body: Body,
   vertical: Session['vertical'],
-  required: boolean,
+  required: boolean
 ): Promise<Session | undefined> {
   const token = optString(body, 'session_token')
   const jwt = optString(body, 'session_jwt')
@@ -123,17 +123,17 @@ export async function sessionFromBody(
 }
 
 /** Stytch's "exactly one of" rule for session arguments. */
-export function exactlyOne(names: string[], values: Array<string | undefined>): void {
+export function exactlyOne (names: string[], values: Array<string | undefined>): void {
   const given = values.filter((v) => v !== undefined).length
   if (given > 1) fail(400, 'too_many_session_arguments', `Provide exactly one of ${names.join(', ')}.`)
   if (given === 0) fail(400, 'no_session_arguments', `Provide one of ${names.join(', ')}.`)
 }
 
 /** Revokes the session named by its id, opaque token or JWT (exactly one given). */
-export async function revokeNamedSession(
+export async function revokeNamedSession (
   ctx: EmulatorContext,
   vertical: Session['vertical'],
-  ref: { id?: string | undefined; token?: string | undefined; jwt?: string | undefined },
+  ref: { id?: string | undefined; token?: string | undefined; jwt?: string | undefined }
 ): Promise<void> {
   const session =
     ref.id !== undefined
@@ -144,18 +144,18 @@ export async function revokeNamedSession(
   revokeSession(ctx, session ?? errors.sessionNotFound())
 }
 
-export function revokeSession(ctx: EmulatorContext, session: Session): void {
+export function revokeSession (ctx: EmulatorContext, session: Session): void {
   session.revoked = true
   ctx.store.sessionIdsByToken.delete(session.token)
 }
 
 /** Revokes every live session of a member or user, except `keep`. */
-export function revokeAllSessions(ctx: EmulatorContext, subjectId: string, keep?: Session): void {
+export function revokeAllSessions (ctx: EmulatorContext, subjectId: string, keep?: Session): void {
   for (const s of ctx.store.activeSessions(subjectId)) if (s !== keep) revokeSession(ctx, s)
 }
 
 /** A fresh session JWT (5 minutes, RS256) for a session. */
-export async function sessionJwt(ctx: EmulatorContext, session: Session, organization?: { id: string; slug: string }): Promise<string> {
+export async function sessionJwt (ctx: EmulatorContext, session: Session, organization?: { id: string; slug: string }): Promise<string> {
   const iat = Math.floor(ctx.clock.now() / 1000)
   return ctx.keys.sign({
     ...session.custom_claims,
@@ -173,43 +173,43 @@ export async function sessionJwt(ctx: EmulatorContext, session: Session, organiz
       expires_at: iso(session.expires_at),
       attributes: { ip_address: '', user_agent: '' },
       authentication_factors: session.factors.map(factorJson),
-      roles: session.roles,
+      roles: session.roles
     },
-    ...(organization ? { [ORGANIZATION_CLAIM]: { organization_id: organization.id, slug: organization.slug } } : {}),
+    ...(organization ? { [ORGANIZATION_CLAIM]: { organization_id: organization.id, slug: organization.slug } } : {})
   })
 }
 
-export function createIntermediateSession(ctx: EmulatorContext, input: Omit<IntermediateSession, 'token' | 'expires_at'>): IntermediateSession {
+export function createIntermediateSession (ctx: EmulatorContext, input: Omit<IntermediateSession, 'token' | 'expires_at'>): IntermediateSession {
   const ist: IntermediateSession = { ...input, token: opaqueToken(), expires_at: ctx.clock.now() + IST_LIFETIME_MS }
   ctx.store.addIntermediateSession(ist)
   return ist
 }
 
-export function intermediateSession(ctx: EmulatorContext, token: string | undefined): IntermediateSession {
+export function intermediateSession (ctx: EmulatorContext, token: string | undefined): IntermediateSession {
   const ist = token === undefined ? undefined : ctx.store.intermediateSessions.get(token)
   if (!ist || ist.expires_at <= ctx.clock.now()) return errors.istNotFound()
   return ist
 }
 
-export function consumeIntermediateSession(ctx: EmulatorContext, ist: IntermediateSession): void {
+export function consumeIntermediateSession (ctx: EmulatorContext, ist: IntermediateSession): void {
   ctx.store.intermediateSessions.delete(ist.token)
 }
 
 /** Session reset: the newest factor must be under 5 minutes old. */
-export function assertRecentlyAuthenticated(ctx: EmulatorContext, session: Session): void {
+export function assertRecentlyAuthenticated (ctx: EmulatorContext, session: Session): void {
   const newest = Math.max(...session.factors.map((f) => f.last_authenticated_at))
   if (ctx.clock.now() - newest > 5 * 60_000) {
     fail(400, 'session_too_old_to_reset_password', 'The session must have been authenticated in the last 5 minutes to reset the password.')
   }
 }
 
-export function passwordFactor(ctx: EmulatorContext, emailId: string, email: string): Factor {
+export function passwordFactor (ctx: EmulatorContext, emailId: string, email: string): Factor {
   const now = ctx.clock.now()
   return {
     type: 'password',
     delivery_method: 'knowledge',
     created_at: now,
     last_authenticated_at: now,
-    email_factor: { email_id: emailId, email_address: email },
+    email_factor: { email_id: emailId, email_address: email }
   }
 }

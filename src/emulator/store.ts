@@ -108,7 +108,7 @@ export interface OtpCode {
 export const LIMITS = { sessions: 100_000, intermediateSessions: 100_000, resetTokens: 100_000, log: 10_000 }
 
 /** Drops the oldest entries of an insertion-ordered map beyond `max`. */
-export function forgetOldest<K, V>(map: Map<K, V>, max: number, onForget?: (value: V) => void): void {
+export function forgetOldest<K, V> (map: Map<K, V>, max: number, onForget?: (value: V) => void): void {
   for (const [key, value] of map) {
     if (map.size <= max) return
     map.delete(key)
@@ -117,7 +117,7 @@ export function forgetOldest<K, V>(map: Map<K, V>, max: number, onForget?: (valu
 }
 
 /** Drops the oldest items of a log beyond `max`. */
-export function keepLast<T>(log: T[], max: number): void {
+export function keepLast<T> (log: T[], max: number): void {
   if (log.length > max) log.splice(0, log.length - max)
 }
 
@@ -137,30 +137,30 @@ export class Store {
   /** B2B passwords are cross-organization: one per email address. */
   readonly memberPasswords = new Map<string, string>()
 
-  constructor(readonly clock: Clock) {}
+  constructor (readonly clock: Clock) {}
 
-  addSession(session: Session): void {
+  addSession (session: Session): void {
     this.sessions.set(session.session_id, session)
     this.sessionIdsByToken.set(session.token, session.session_id)
     forgetOldest(this.sessions, LIMITS.sessions, (old) => this.sessionIdsByToken.delete(old.token))
   }
 
-  addIntermediateSession(ist: IntermediateSession): void {
+  addIntermediateSession (ist: IntermediateSession): void {
     this.intermediateSessions.set(ist.token, ist)
     forgetOldest(this.intermediateSessions, LIMITS.intermediateSessions)
   }
 
-  addResetToken(reset: ResetToken): void {
+  addResetToken (reset: ResetToken): void {
     this.resetTokens.set(reset.token, reset)
     forgetOldest(this.resetTokens, LIMITS.resetTokens)
   }
 
-  seed(demoPassword: string): void {
+  seed (demoPassword: string): void {
     const demo = this.createOrganization({ organization_name: 'Demo Org', organization_slug: 'demo-org' })
     const mfa = this.createOrganization({
       organization_name: 'MFA Org',
       organization_slug: 'mfa-org',
-      mfa_policy: 'REQUIRED_FOR_ALL',
+      mfa_policy: 'REQUIRED_FOR_ALL'
     })
     this.createMember(demo, DEMO_EMAIL, { name: 'Demo Member', is_admin: true })
     const mfaMember = this.createMember(mfa, DEMO_EMAIL, { name: 'Demo Member' })
@@ -170,26 +170,26 @@ export class Store {
       mfa_enrolled: true,
       default_mfa_method: 'sms_otp',
       totp: { totp_registration_id: stytchId('member-totp'), secret: randomBytes(20) },
-      recovery_codes: Array.from({ length: 10 }, () => ({ id: stytchId('recovery-code'), code: recoveryCode(), used: false })),
+      recovery_codes: Array.from({ length: 10 }, () => ({ id: stytchId('recovery-code'), code: recoveryCode(), used: false }))
     })
     this.setMemberPassword(DEMO_EMAIL, demoPassword)
     this.createUser(DEMO_EMAIL, demoPassword)
   }
 
-  createOrganization(input: Pick<Organization, 'organization_name' | 'organization_slug'> & Partial<Organization>): Organization {
+  createOrganization (input: Pick<Organization, 'organization_name' | 'organization_slug'> & Partial<Organization>): Organization {
     const now = this.clock.now()
     const org: Organization = {
       organization_id: stytchId('organization'),
       mfa_policy: 'OPTIONAL',
       created_at: now,
       updated_at: now,
-      ...input,
+      ...input
     }
     this.organizations.set(org.organization_id, org)
     return org
   }
 
-  createMember(org: Organization, email: string, input: Partial<Member> = {}): Member {
+  createMember (org: Organization, email: string, input: Partial<Member> = {}): Member {
     const now = this.clock.now()
     const member: Member = {
       member_id: stytchId('member'),
@@ -206,26 +206,26 @@ export class Store {
       recovery_codes: [],
       created_at: now,
       updated_at: now,
-      ...input,
+      ...input
     }
     this.members.set(member.member_id, member)
     return member
   }
 
-  createUser(email: string, password: string): User {
+  createUser (email: string, password: string): User {
     const user: User = {
       user_id: stytchId('user'),
       email_id: stytchId('email'),
       email: normalizeEmail(email),
       password_id: stytchId('password'),
       password,
-      created_at: this.clock.now(),
+      created_at: this.clock.now()
     }
     this.users.set(user.user_id, user)
     return user
   }
 
-  setMemberPassword(email: string, password: string): void {
+  setMemberPassword (email: string, password: string): void {
     const key = normalizeEmail(email)
     this.memberPasswords.set(key, password)
     for (const m of this.membersByEmail(key)) {
@@ -234,53 +234,53 @@ export class Store {
   }
 
   /** By id, slug or (as Stytch allows) nothing else: `organization_id` fields take either. */
-  organization(idOrSlug: string): Organization | undefined {
+  organization (idOrSlug: string): Organization | undefined {
     const byId = this.organizations.get(idOrSlug)
     if (byId) return byId
     for (const org of this.organizations.values()) if (org.organization_slug === idOrSlug) return org
     return undefined
   }
 
-  membersByEmail(email: string): Member[] {
+  membersByEmail (email: string): Member[] {
     const key = normalizeEmail(email)
     return [...this.members.values()].filter((m) => m.email_address === key)
   }
 
-  memberIn(organizationId: string, email: string): Member | undefined {
+  memberIn (organizationId: string, email: string): Member | undefined {
     return this.membersByEmail(email).find((m) => m.organization_id === organizationId)
   }
 
   /** Test helper: the member with this email in the organization with this slug (or id). */
-  findMember(email: string, orgSlug: string): Member | undefined {
+  findMember (email: string, orgSlug: string): Member | undefined {
     const org = this.organization(orgSlug)
     return org ? this.memberIn(org.organization_id, email) : undefined
   }
 
-  findUser(email: string): User | undefined {
+  findUser (email: string): User | undefined {
     const key = normalizeEmail(email)
     return [...this.users.values()].find((u) => u.email === key)
   }
 
   /** Test helper: the TOTP code a member's authenticator app would show now (RFC 6238, 30 s, 6 digits). */
-  totpCode(memberId: string, at: number = this.clock.now()): string {
+  totpCode (memberId: string, at: number = this.clock.now()): string {
     const totp = this.members.get(memberId)?.totp
     if (!totp) throw new Error(`member ${memberId} has no TOTP registration`)
     return hotp(totp.secret, Math.floor(at / 30_000))
   }
 
   /** Test helper: the member's unused recovery codes. */
-  recoveryCodes(memberId: string): string[] {
+  recoveryCodes (memberId: string): string[] {
     return (this.members.get(memberId)?.recovery_codes ?? []).filter((c) => !c.used).map((c) => c.code)
   }
 
   /** Live (not revoked, not expired) sessions of a member or user. */
-  activeSessions(subjectId: string): Session[] {
+  activeSessions (subjectId: string): Session[] {
     const now = this.clock.now()
     return [...this.sessions.values()].filter((s) => s.subject_id === subjectId && !s.revoked && s.expires_at > now)
   }
 }
 
-export function hotp(secret: Buffer, counter: number): string {
+export function hotp (secret: Buffer, counter: number): string {
   const msg = Buffer.alloc(8)
   msg.writeBigUInt64BE(BigInt(counter))
   const mac = createHmac('sha1', secret).update(msg).digest()
@@ -289,7 +289,7 @@ export function hotp(secret: Buffer, counter: number): string {
   return String(bin % 1_000_000).padStart(6, '0')
 }
 
-function recoveryCode(): string {
+function recoveryCode (): string {
   const part = () => String(randomInt(0, 10_000)).padStart(4, '0')
   return `${part()}-${part()}-${part()}`
 }

@@ -5,7 +5,7 @@
 const COMMON = new Set([
   'password', 'password1', 'password123', '12345678', '123456789', '1234567890', 'qwerty123',
   'qwertyuiop', 'iloveyou', 'letmein123', 'welcome123', 'admin1234', 'abc12345', 'football',
-  'baseball', 'sunshine', 'princess', 'trustno1', 'passw0rd', '11111111', '00000000',
+  'baseball', 'sunshine', 'princess', 'trustno1', 'passw0rd', '11111111', '00000000'
 ])
 
 /** Long enough to pass the score rule, but "seen in a breach". */
@@ -27,12 +27,12 @@ export interface Strength {
   }
 }
 
-export function checkStrength(password: string, email?: string): Strength {
+export function checkStrength (password: string, email?: string): Strength {
   const luds = {
     has_lower_case: /\p{Ll}/u.test(password),
     has_upper_case: /\p{Lu}/u.test(password),
     has_digit: /\p{Nd}/u.test(password),
-    has_symbol: /[^\p{L}\p{Nd}]/u.test(password),
+    has_symbol: /[^\p{L}\p{Nd}]/u.test(password)
   }
   const classes = Object.values(luds).filter(Boolean).length
   const length = [...password].length
@@ -60,6 +60,6 @@ export function checkStrength(password: string, email?: string): Strength {
     breached,
     warning,
     suggestions,
-    luds: { ...luds, missing_complexity: Math.max(0, 3 - classes), missing_characters: Math.max(0, 8 - length) },
+    luds: { ...luds, missing_complexity: Math.max(0, 3 - classes), missing_characters: Math.max(0, 8 - length) }
   }
 }

@@ -96,59 +96,88 @@ export const ENDPOINTS: readonly Endpoint[] = [
   b2b('/passwords/authenticate', {
     summary: 'Log in to an organization with email and password',
     body: z.strictObject({ organization_id: id, email_address: email, password, locale: locale.optional(), ...telemetry }),
-    fill: SESSION, passwordCheck: true, setsCookies: true, authLimited: true
+    fill: SESSION,
+    passwordCheck: true,
+    setsCookies: true,
+    authLimited: true
   }),
   b2b('/passwords/strength_check', {
     summary: 'Check a password\'s strength',
     body: z.strictObject({ password, email_address: email.optional() }),
-    setsCookies: false, authLimited: false
+    setsCookies: false,
+    authLimited: false
   }),
   b2b('/passwords/email/reset/start', {
     summary: 'Email a password reset link (organization)',
     body: z.strictObject({ organization_id: id, email_address: email, locale: locale.optional() }),
-    fill: [...RESET_START_FILL, 'verify_email_template_id'], pkce: { challenge: 'code_challenge' }, resetStart: true, setsCookies: false, authLimited: true
+    fill: [...RESET_START_FILL, 'verify_email_template_id'],
+    pkce: { challenge: 'code_challenge' },
+    resetStart: true,
+    setsCookies: false,
+    authLimited: true
   }),
   b2b('/passwords/email/reset', {
     summary: 'Set a new password from a reset link (organization)',
     body: z.strictObject({ password_reset_token: token, password, locale: locale.optional(), ...telemetry }),
-    fill: SESSION, pkce: { verifier: 'code_verifier' }, setsCookies: true, authLimited: true
+    fill: SESSION,
+    pkce: { verifier: 'code_verifier' },
+    setsCookies: true,
+    authLimited: true
   }),
   b2b('/passwords/existing_password/reset', {
     summary: 'Change a password with the current one',
     body: z.strictObject({ organization_id: id, email_address: email, existing_password: password, new_password: password, locale: locale.optional(), ...telemetry }),
-    fill: SESSION, passwordCheck: true, setsCookies: true, authLimited: true
+    fill: SESSION,
+    passwordCheck: true,
+    setsCookies: true,
+    authLimited: true
   }),
   b2b('/passwords/session/reset', {
     summary: 'Change the password of the logged-in member',
     body: z.strictObject({ organization_id: id, password, locale: locale.optional(), ...telemetry }),
-    credential: 'session', fill: SESSION, setsCookies: true, authLimited: true
+    credential: 'session',
+    fill: SESSION,
+    setsCookies: true,
+    authLimited: true
   }),
   // ---- B2B: discovery (log in before choosing an organization)
   b2b('/passwords/discovery/authenticate', {
     summary: 'Log in with email and password before choosing an organization',
     body: z.strictObject({ email_address: email, password }),
-    passwordCheck: true, setsCookies: true, authLimited: true
+    passwordCheck: true,
+    setsCookies: true,
+    authLimited: true
   }),
   b2b('/passwords/discovery/email/reset/start', {
     summary: 'Email a password reset link (discovery)',
     body: z.strictObject({ email_address: email, locale: text.optional() }),
     fill: ['reset_password_redirect_url', 'discovery_redirect_url', 'reset_password_expiration_minutes', 'reset_password_template_id', 'verify_email_template_id'],
-    pkce: { challenge: 'pkce_code_challenge' }, resetStart: true, setsCookies: false, authLimited: true
+    pkce: { challenge: 'pkce_code_challenge' },
+    resetStart: true,
+    setsCookies: false,
+    authLimited: true
   }),
   b2b('/passwords/discovery/email/reset', {
     summary: 'Set a new password from a reset link (discovery)',
     body: z.strictObject({ password_reset_token: token, password }),
-    pkce: { verifier: 'pkce_code_verifier' }, setsCookies: true, authLimited: true
+    pkce: { verifier: 'pkce_code_verifier' },
+    setsCookies: true,
+    authLimited: true
   }),
   b2b('/discovery/organizations', {
     summary: 'List the organizations the pending login or session may enter',
     body: z.strictObject({}),
-    credential: 'either', setsCookies: false, authLimited: false
+    credential: 'either',
+    setsCookies: false,
+    authLimited: false
   }),
   b2b('/discovery/intermediate_sessions/exchange', {
     summary: 'Enter a discovered organization',
     body: z.strictObject({ organization_id: id, locale: exchangeLocale.optional(), ...telemetry }),
-    credential: 'intermediateSession', fill: SESSION, setsCookies: true, authLimited: false
+    credential: 'intermediateSession',
+    fill: SESSION,
+    setsCookies: true,
+    authLimited: false
   }),
   b2b('/discovery/organizations/create', {
     summary: 'Create an organization and enter it',
@@ -175,35 +204,52 @@ export const ENDPOINTS: readonly Endpoint[] = [
       allowed_third_party_connected_apps: z.array(text).max(100).optional(),
       ...telemetry
     }),
-    credential: 'intermediateSession', fill: SESSION, setsCookies: true, authLimited: false
+    credential: 'intermediateSession',
+    fill: SESSION,
+    setsCookies: true,
+    authLimited: false
   }),
   b2b('/sessions/exchange', {
     summary: 'Switch the session to another organization',
     body: z.strictObject({ organization_id: id, locale: exchangeLocale.optional(), ...telemetry }),
-    credential: 'session', fill: SESSION, setsCookies: true, authLimited: false
+    credential: 'session',
+    fill: SESSION,
+    setsCookies: true,
+    authLimited: false
   }),
   // ---- B2B: finishing MFA after a password login answered member_authenticated: false
   b2b('/otps/sms/send', {
     summary: 'Send an SMS code for the second factor',
     body: z.strictObject({ organization_id: id, member_id: id, mfa_phone_number: text.optional(), locale: text.optional() }),
-    credential: 'intermediateSession', setsCookies: false, authLimited: true
+    credential: 'intermediateSession',
+    setsCookies: false,
+    authLimited: true
   }),
   b2b('/otps/sms/authenticate', {
     summary: 'Finish the login with an SMS code',
     body: z.strictObject({ ...mfa, code }),
-    credential: 'intermediateSession', fill: SESSION, setsCookies: true, authLimited: true
+    credential: 'intermediateSession',
+    fill: SESSION,
+    setsCookies: true,
+    authLimited: true
   }),
   b2b('/totps/authenticate', {
     summary: 'Finish the login with an authenticator app (TOTP) code',
     // Stytch's own path is singular (stytch-node lib/b2b/totps.ts); the BFF route is plural (docs/contract.md).
     upstream: '/v1/b2b/totp/authenticate',
     body: z.strictObject({ ...mfa, code }),
-    credential: 'intermediateSession', fill: SESSION, setsCookies: true, authLimited: true
+    credential: 'intermediateSession',
+    fill: SESSION,
+    setsCookies: true,
+    authLimited: true
   }),
   b2b('/recovery_codes/recover', {
     summary: 'Finish the login with a recovery code',
     body: z.strictObject({ organization_id: id, member_id: id, recovery_code: code }),
-    credential: 'intermediateSession', fill: SESSION, setsCookies: true, authLimited: true
+    credential: 'intermediateSession',
+    fill: SESSION,
+    setsCookies: true,
+    authLimited: true
   }),
   // ---- Consumer
   consumer('/passwords', {
@@ -215,22 +261,32 @@ export const ENDPOINTS: readonly Endpoint[] = [
       name: z.strictObject({ first_name: text.optional(), middle_name: text.optional(), last_name: text.optional() }).optional(),
       ...telemetry
     }),
-    fill: SESSION, setsCookies: true, authLimited: true
+    fill: SESSION,
+    setsCookies: true,
+    authLimited: true
   }),
   consumer('/passwords/authenticate', {
     summary: 'Log in with email and password',
     body: z.strictObject({ email, password, ...telemetry }),
-    fill: SESSION, passwordCheck: true, setsCookies: true, authLimited: true
+    fill: SESSION,
+    passwordCheck: true,
+    setsCookies: true,
+    authLimited: true
   }),
   consumer('/passwords/strength_check', {
     summary: 'Check a password\'s strength',
     body: z.strictObject({ password, email: email.optional() }),
-    setsCookies: false, authLimited: false
+    setsCookies: false,
+    authLimited: false
   }),
   consumer('/passwords/email/reset/start', {
     summary: 'Email a password reset link',
     body: z.strictObject({ email, attributes: attributes.optional(), locale: locale.optional() }),
-    fill: RESET_START_FILL, pkce: { challenge: 'code_challenge' }, resetStart: true, setsCookies: false, authLimited: true
+    fill: RESET_START_FILL,
+    pkce: { challenge: 'code_challenge' },
+    resetStart: true,
+    setsCookies: false,
+    authLimited: true
   }),
   consumer('/passwords/email/reset', {
     summary: 'Set a new password from a reset link',
@@ -241,17 +297,26 @@ export const ENDPOINTS: readonly Endpoint[] = [
       options: z.strictObject({ ip_match_required: z.boolean(), user_agent_match_required: z.boolean() }).optional(),
       ...telemetry
     }),
-    fill: SESSION, pkce: { verifier: 'code_verifier' }, setsCookies: true, authLimited: true
+    fill: SESSION,
+    pkce: { verifier: 'code_verifier' },
+    setsCookies: true,
+    authLimited: true
   }),
   consumer('/passwords/existing_password/reset', {
     summary: 'Change a password with the current one',
     body: z.strictObject({ email, existing_password: password, new_password: password, ...telemetry }),
-    fill: SESSION, passwordCheck: true, setsCookies: true, authLimited: true
+    fill: SESSION,
+    passwordCheck: true,
+    setsCookies: true,
+    authLimited: true
   }),
   consumer('/passwords/session/reset', {
     summary: 'Change the password of the logged-in user',
     body: z.strictObject({ password, ...telemetry }),
-    credential: 'session', fill: SESSION, setsCookies: true, authLimited: true
+    credential: 'session',
+    fill: SESSION,
+    setsCookies: true,
+    authLimited: true
   })
 ]
 

@@ -22,8 +22,8 @@ const authenticateRequest = {
     ...sessionArgs,
     ...sessionOptions,
     set_mfa_enrollment: str,
-    set_default_mfa: { type: 'boolean' },
-  },
+    set_default_mfa: { type: 'boolean' }
+  }
 }
 
 const sessionResponse = {
@@ -37,8 +37,8 @@ const sessionResponse = {
     session_token: str,
     session_jwt: str,
     status_code: int,
-    member_session: ref('api_b2b_session_v1_MemberSession'),
-  },
+    member_session: ref('api_b2b_session_v1_MemberSession')
+  }
 }
 
 export interface MfaOperation {
@@ -51,7 +51,7 @@ export const mfaOperations: Record<string, MfaOperation> = {
     request: {
       type: 'object',
       required: ['organization_id', 'member_id'],
-      properties: { organization_id: str, member_id: str, mfa_phone_number: str, locale: str, ...sessionArgs },
+      properties: { organization_id: str, member_id: str, mfa_phone_number: str, locale: str, ...sessionArgs }
     },
     response: {
       type: 'object',
@@ -61,9 +61,9 @@ export const mfaOperations: Record<string, MfaOperation> = {
         member_id: str,
         member: ref('api_organization_v1_Member'),
         organization: ref('api_organization_v1_Organization'),
-        status_code: int,
-      },
-    },
+        status_code: int
+      }
+    }
   },
   '/v1/b2b/otps/sms/authenticate': { request: authenticateRequest, response: sessionResponse },
   '/v1/b2b/totp/authenticate': { request: authenticateRequest, response: sessionResponse },
@@ -72,12 +72,12 @@ export const mfaOperations: Record<string, MfaOperation> = {
     request: {
       type: 'object',
       required: ['organization_id', 'member_id', 'recovery_code'],
-      properties: { organization_id: str, member_id: str, recovery_code: str, ...sessionArgs, ...sessionOptions },
+      properties: { organization_id: str, member_id: str, recovery_code: str, ...sessionArgs, ...sessionOptions }
     },
     response: {
       ...sessionResponse,
       required: [...sessionResponse.required, 'recovery_codes_remaining'],
-      properties: { ...sessionResponse.properties, recovery_codes_remaining: int },
-    },
-  },
+      properties: { ...sessionResponse.properties, recovery_codes_remaining: int }
+    }
+  }
 }

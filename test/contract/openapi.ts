@@ -24,7 +24,7 @@ const LOOSE = 'stytch-openapi.json'
 const STRICT = 'stytch-openapi-strict.json'
 
 /** Deep clone with `additionalProperties: false` on every object schema that does not say otherwise. */
-export function closeObjects(schema: unknown): unknown {
+export function closeObjects (schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(closeObjects)
   if (schema === null || typeof schema !== 'object') return schema
   const out: Json = {}
@@ -40,7 +40,7 @@ export function closeObjects(schema: unknown): unknown {
   return out
 }
 
-export function createAjv(): Ajv {
+export function createAjv (): Ajv {
   const ajv = new Ajv({ strict: false, allErrors: true })
   ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 })
   return ajv
@@ -51,7 +51,7 @@ ajv.addSchema({ $id: LOOSE, components: spec.components })
 ajv.addSchema({ $id: STRICT, components: closeObjects(spec.components) })
 const compiled = new Map<string, ValidateFunction>()
 
-function validator(doc: string, schema: Json): ValidateFunction {
+function validator (doc: string, schema: Json): ValidateFunction {
   const ref = typeof schema.$ref === 'string' ? `${doc}${schema.$ref}` : undefined
   const key = ref ?? `${doc}:${JSON.stringify(schema)}`
   let fn = compiled.get(key)
@@ -63,7 +63,7 @@ function validator(doc: string, schema: Json): ValidateFunction {
 }
 
 /** The operation for a concrete path (`/v1/sessions/jwks/project-test-…` matches `{project_id}`). */
-export function operation(method: string, path: string): Json | undefined {
+export function operation (method: string, path: string): Json | undefined {
   const m = method.toLowerCase()
   for (const [template, item] of Object.entries(spec.paths)) {
     const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`)
@@ -72,21 +72,21 @@ export function operation(method: string, path: string): Json | undefined {
   return undefined
 }
 
-function run(fn: ValidateFunction, data: unknown): string[] {
+function run (fn: ValidateFunction, data: unknown): string[] {
   return fn(data) ? [] : (fn.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}${e.params && 'additionalProperty' in e.params ? ` (${String(e.params.additionalProperty)})` : ''}`)
 }
 
-function jsonSchema(content: unknown): Json | undefined {
+function jsonSchema (content: unknown): Json | undefined {
   return ((content as Json | undefined)?.['application/json'] as Json | undefined)?.schema as Json | undefined
 }
 
 /** An operation the subset lacks, described from Stytch's SDK types. */
-function sdkOperation(method: string, path: string): MfaOperation | undefined {
+function sdkOperation (method: string, path: string): MfaOperation | undefined {
   const m = method.toUpperCase()
   return m === 'POST' ? mfaOperations[path] : m === 'GET' ? sessionListOperations[path.split('?')[0] ?? path] : undefined
 }
 
-export function validateRequest(method: string, path: string, body: unknown, opts: { forbidUnknown?: boolean } = {}): string[] {
+export function validateRequest (method: string, path: string, body: unknown, opts: { forbidUnknown?: boolean } = {}): string[] {
   const mfa = sdkOperation(method, path)
   if (mfa) return run(validator(opts.forbidUnknown ? STRICT : LOOSE, mfa.request), body)
   const op = operation(method, path)
@@ -96,7 +96,7 @@ export function validateRequest(method: string, path: string, body: unknown, opt
   return run(validator(opts.forbidUnknown ? STRICT : LOOSE, schema), body)
 }
 
-export function validateResponse(method: string, path: string, status: number, body: unknown): string[] {
+export function validateResponse (method: string, path: string, status: number, body: unknown): string[] {
   const mfa = sdkOperation(method, path)
   if (mfa) return status === 200 ? run(validator(LOOSE, mfa.response), body) : []
   const op = operation(method, path)

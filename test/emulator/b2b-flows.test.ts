@@ -13,7 +13,7 @@ t.test('B2B email reset: outbox link, PKCE, sessions revoked, token single-use',
     organization_id: 'demo-org',
     email_address: DEMO_EMAIL,
     reset_password_redirect_url: 'https://app.example.com/reset',
-    code_challenge: challengeOf(verifier),
+    code_challenge: challengeOf(verifier)
   })
   t.equal(start.status, 200)
   t.equal(start.body.member_id, old.member_id)
@@ -183,7 +183,7 @@ t.test('discovery email reset: PKCE, IST and organizations', async (t) => {
     email_address: DEMO_EMAIL,
     reset_password_redirect_url: 'https://app.example.com/reset?x=1',
     discovery_redirect_url: 'https://app.example.com/discovery',
-    pkce_code_challenge: challengeOf(verifier),
+    pkce_code_challenge: challengeOf(verifier)
   })
   t.same(Object.keys(start.body).sort(), ['request_id', 'status_code'])
   const mail = h.app.emulator.outbox.at(-1)!
@@ -249,7 +249,7 @@ t.test('MFA: SMS OTP, TOTP, recovery codes finish a password login', async (t) =
   // TOTP, at Stytch's path and the alias.
   for (const path of ['/v1/b2b/totp/authenticate', '/v1/b2b/totps/authenticate']) {
     const ist = (await b2bLogin(h, 'mfa-org')).intermediate_session_token
-    const bad = await h.post(path, { ...base, code: '000000' === store.totpCode(member.member_id) ? '111111' : '000000', intermediate_session_token: ist })
+    const bad = await h.post(path, { ...base, code: store.totpCode(member.member_id) === '000000' ? '111111' : '000000', intermediate_session_token: ist })
     t.equal(bad.status, 404)
     t.equal(bad.body.error_type, 'totp_code_not_found')
     const ok = await h.post(path, { ...base, code: store.totpCode(member.member_id), intermediate_session_token: ist })

@@ -40,7 +40,7 @@ t.test('email reset: outbox, PKCE, all sessions revoked, single use', async (t) 
   const start = await h.post('/v1/passwords/email/reset/start', {
     email: DEMO_EMAIL,
     reset_password_redirect_url: 'http://localhost:5173/reset',
-    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url')
   })
   t.equal(start.status, 200)
   t.equal(start.body.user_id, old.user_id)

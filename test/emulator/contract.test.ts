@@ -12,7 +12,7 @@ const NOT_EMULATED = ['/v1/passwords/migrate', '/v1/b2b/passwords/migrate', '/v1
 const SESSION_LISTS = ['/v1/b2b/sessions', '/v1/sessions']
 const MFA_PATHS = ['/v1/b2b/otps/sms/send', '/v1/b2b/otps/sms/authenticate', '/v1/b2b/totp/authenticate', '/v1/b2b/totps/authenticate', '/v1/b2b/recovery_codes/recover']
 
-async function tour(h: Harness, sent: Array<{ method?: 'GET'; path: string; body: unknown }>): Promise<void> {
+async function tour (h: Harness, sent: Array<{ method?: 'GET'; path: string; body: unknown }>): Promise<void> {
   const post = async (path: string, body: Record<string, unknown>) => {
     sent.push({ path, body })
     const res = await h.post(path, body)
@@ -114,7 +114,7 @@ t.test('every 200 matches the response schema; every request the request schema'
   const expected = [
     ...Object.entries(spec.paths).flatMap(([p, item]) => Object.keys(item).map((m) => `${m.toUpperCase()} ${p}`)),
     ...MFA_PATHS.map((p) => `POST ${p}`),
-    ...SESSION_LISTS.map((p) => `GET ${p}`),
+    ...SESSION_LISTS.map((p) => `GET ${p}`)
   ].filter((op) => !NOT_EMULATED.some((p) => op.endsWith(` ${p}`)))
   for (const op of expected) t.ok(covered.has(op), `tour covers ${op}`)
 })

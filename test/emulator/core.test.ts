@@ -76,7 +76,7 @@ t.test('B2B passwords/authenticate', async (t) => {
     organization_id: ok.organization_id,
     email_address: 'DEMO@example.com',
     password: h.password,
-    session_duration_minutes: 30,
+    session_duration_minutes: 30
   })
   t.equal(byId.status, 200, 'organization by id; email case-insensitive')
   t.equal(Date.parse(byId.body.member_session.expires_at) - T0, 30 * 60_000)
@@ -101,7 +101,7 @@ t.test('B2B passwords/authenticate in an MFA organization answers an IST', async
   t.notOk('member_session' in res)
   t.same(res.mfa_required, {
     member_options: { mfa_phone_number: '+15005550006', totp_registration_id: res.member.totp_registration_id },
-    secondary_auth_initiated: 'sms_otp',
+    secondary_auth_initiated: 'sms_otp'
   })
   const sms = h.app.emulator.outbox.at(-1)
   t.match(sms, { kind: 'sms_otp', to: '+15005550006', code: /^\d{6}$/, organization_id: res.organization_id })
@@ -207,7 +207,7 @@ t.test('session JWT verifies against the JWKS with Stytch claims', async (t) => 
     audience: projectId,
     typ: 'JWT',
     algorithms: ['RS256'],
-    currentDate: new Date(T0),
+    currentDate: new Date(T0)
   })
   t.same(payload.aud, [projectId])
   t.equal(payload.sub, login.member_id)
@@ -238,7 +238,7 @@ t.test('sessions expire on the emulator clock; expired JWTs of live sessions ref
   const refreshed = await h.post('/v1/b2b/sessions/authenticate', { session_jwt: login.session_jwt })
   t.equal(refreshed.status, 200, 'a JWT past its exp still names a live session')
   const { payload } = await jwtVerify(refreshed.body.session_jwt, createLocalJWKSet((await h.get(`/v1/b2b/sessions/jwks/${h.app.emulator.projectId}`)).body as any), {
-    currentDate: new Date(h.app.emulator.clock.now()),
+    currentDate: new Date(h.app.emulator.clock.now())
   })
   t.equal(payload.iat, (T0 + 6 * 60_000) / 1000, 'iat follows the clock')
   h.app.emulator.clock.advance(4 * 60_000)
@@ -281,7 +281,7 @@ t.test('requests log and count', async (t) => {
     headers: { authorization: /^Basic / },
     body: { organization_id: 'demo-org', email_address: DEMO_EMAIL },
     status: 200,
-    response: { status_code: 200, member_authenticated: true },
+    response: { status_code: 200, member_authenticated: true }
   })
   t.match(requests[2], { method: 'GET', status: 200, response: { keys: Array } })
 })

@@ -202,7 +202,7 @@ async function untilConnected (app: FastifyInstance): Promise<boolean> {
 }
 
 const sharedRedis = REDIS_URL === undefined ? false : await redisAnswers(REDIS_URL)
-const skipShared = REDIS_URL === undefined ? 'REDIS_URL not set: skipping Redis tests' : sharedRedis ? false : `Redis not reachable at REDIS_URL: skipping Redis tests`
+const skipShared = REDIS_URL === undefined ? 'REDIS_URL not set: skipping Redis tests' : sharedRedis ? false : 'Redis not reachable at REDIS_URL: skipping Redis tests'
 if (skipShared) t.comment(skipShared)
 
 t.test('Redis: two replicas sharing one Redis share one budget', { skip: skipShared }, async (t) => {

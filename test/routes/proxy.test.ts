@@ -162,8 +162,12 @@ t.test('a session JWT too large for a cookie is a logged 500 internal_error, not
   t.teardown(() => fake.close())
   const { app, logs } = await buildTestApp(t, { STYTCH_API_URL: fake.url })
   fake.handler = (_req, res) => json(res, 200, {
-    status_code: 200, request_id: 'r', member_authenticated: true, intermediate_session_token: '',
-    session_token: 'opaque-token', session_jwt: 'eyJ' + 'a'.repeat(5000),
+    status_code: 200,
+    request_id: 'r',
+    member_authenticated: true,
+    intermediate_session_token: '',
+    session_token: 'opaque-token',
+    session_jwt: 'eyJ' + 'a'.repeat(5000),
     member_session: { expires_at: new Date(Date.now() + 3600_000).toISOString() }
   })
   const res = await new Browser(app).post(LOGIN, demoLogin)

@@ -155,6 +155,7 @@ t.test('a revoked session stops passing within JWT_MAX_AGE_SECONDS, then its coo
   for (const name of [SESSION, JWT, IST]) {
     t.match(cookie(res, name), { value: '', attributes: { 'max-age': '0', secure: true, httponly: true, path: '/', samesite: 'Strict' } }, `${name} expired`)
   }
+  t.equal(cookie(res, PKCE), undefined, 'the PKCE cookie is not touched: a reset in progress is not a session')
   t.equal(res.headers['x-set-cookie-jwt'], undefined)
   t.equal(browser.cookies.size, 0)
   const again = await browser.get('/auth/verify')

@@ -12,10 +12,10 @@ import { hotp, type Factor, type Member, type Organization } from '../store.js'
  * Finishes an MFA step: the member's IST (consumed) or session (extended) plus the new factor.
  * Exactly one of intermediate_session_token, session_token, session_jwt.
  */
-async function finishMfa(
+async function finishMfa (
   ctx: EmulatorContext,
   body: Body,
-  verify: (member: Member) => Factor,
+  verify: (member: Member) => Factor
 ): Promise<Record<string, unknown>> {
   const { org, member } = target(ctx, body)
   sessionMinutes(body)
@@ -36,17 +36,17 @@ async function finishMfa(
     body,
     added,
     ...(ist ? { ist } : {}),
-    ...(session ? { extend: session } : {}),
+    ...(session ? { extend: session } : {})
   })
   return withoutIntermediate(result)
 }
 
-function target(ctx: EmulatorContext, body: Body): { org: Organization; member: Member } {
+function target (ctx: EmulatorContext, body: Body): { org: Organization; member: Member } {
   const org = organizationOrFail(ctx, reqString(body, 'organization_id'))
   return { org, member: memberOrFail(ctx, org, reqString(body, 'member_id')) }
 }
 
-function factor(ctx: EmulatorContext, f: Omit<Factor, 'created_at' | 'last_authenticated_at'>): Factor {
+function factor (ctx: EmulatorContext, f: Omit<Factor, 'created_at' | 'last_authenticated_at'>): Factor {
   const now = ctx.clock.now()
   return { ...f, created_at: now, last_authenticated_at: now }
 }
@@ -62,7 +62,7 @@ const totpAuthenticate: EmulatorRoute['handle'] = (ctx, body) => {
     return factor(ctx, {
       type: 'totp',
       delivery_method: 'authenticator_app',
-      authenticator_app_factor: { totp_id: totp.totp_registration_id },
+      authenticator_app_factor: { totp_id: totp.totp_registration_id }
     })
   })
 }
@@ -93,7 +93,7 @@ export const b2bMfaRoutes: EmulatorRoute[] = [
       return factor(ctx, {
         type: 'otp',
         delivery_method: 'sms',
-        phone_number_factor: { phone_id: member.mfa_phone_id, phone_number: otp.phone },
+        phone_number_factor: { phone_id: member.mfa_phone_id, phone_number: otp.phone }
       })
     })
   }),
@@ -113,9 +113,9 @@ export const b2bMfaRoutes: EmulatorRoute[] = [
       return factor(ctx, {
         type: 'recovery_codes',
         delivery_method: 'recovery_code',
-        recovery_code_factor: { totp_recovery_code_id: entry.id },
+        recovery_code_factor: { totp_recovery_code_id: entry.id }
       })
     })
     return { ...result, recovery_codes_remaining: remaining }
-  }),
+  })
 ]

@@ -11,29 +11,29 @@ import {
   intermediateSession,
   passwordFactor,
   revokeAllSessions,
-  sessionFromBody,
+  sessionFromBody
 } from '../sessions.js'
 import type { Member, Organization } from '../store.js'
 import { checkStrength } from '../strength.js'
 import { strengthCheckResponse } from './strength-check.js'
 
-function assertStrong(password: string, email: string): void {
+function assertStrong (password: string, email: string): void {
   if (!checkStrength(password, email).valid) errors.weakPassword()
 }
 
 /** Member and organization named by `organization_id` (id or slug) and `email_address`. */
-function memberOf(ctx: EmulatorContext, body: Body): { org: Organization; member: Member | undefined; email: string } {
+function memberOf (ctx: EmulatorContext, body: Body): { org: Organization; member: Member | undefined; email: string } {
   const org = organizationOrFail(ctx, reqString(body, 'organization_id'))
   const email = reqString(body, 'email_address')
   return { org, member: ctx.store.memberIn(org.organization_id, email), email }
 }
 
-function checkPassword(ctx: EmulatorContext, email: string, password: string): void {
+function checkPassword (ctx: EmulatorContext, email: string, password: string): void {
   if (ctx.store.memberPasswords.get(normalizeEmail(email)) !== password) errors.unauthorized()
 }
 
 /** Sets the cross-organization password of the member's email, after the strength check. */
-function setPassword(ctx: EmulatorContext, member: Member, password: string): void {
+function setPassword (ctx: EmulatorContext, member: Member, password: string): void {
   assertStrong(password, member.email_address)
   ctx.store.setMemberPassword(member.email_address, password)
   member.updated_at = ctx.clock.now()
@@ -56,7 +56,7 @@ export const b2bPasswordRoutes: EmulatorRoute[] = [
       body,
       added: [passwordFactor(ctx, member.member_email_id, member.email_address)],
       ...(sameMember && existing ? { extend: existing } : {}),
-      ...(ist && ist.email === member.email_address ? { ist } : {}),
+      ...(ist && ist.email === member.email_address ? { ist } : {})
     })
     return { organization_id: org.organization_id, ...result }
   }),
@@ -66,7 +66,7 @@ export const b2bPasswordRoutes: EmulatorRoute[] = [
     return {
       ...strengthCheckResponse(s),
       luds_feedback: s.luds,
-      zxcvbn_feedback: { warning: s.warning, suggestions: s.suggestions },
+      zxcvbn_feedback: { warning: s.warning, suggestions: s.suggestions }
     }
   }),
 
@@ -79,7 +79,7 @@ export const b2bPasswordRoutes: EmulatorRoute[] = [
       email: member.email_address,
       subject_id: member.member_id,
       organization_id: org.organization_id,
-      minutes,
+      minutes
     })
     return { member_id: member.member_id, member_email_id: member.member_email_id, member: memberJson(member) }
   }),
@@ -98,7 +98,7 @@ export const b2bPasswordRoutes: EmulatorRoute[] = [
       member,
       org,
       body,
-      added: [passwordFactor(ctx, member.member_email_id, member.email_address)],
+      added: [passwordFactor(ctx, member.member_email_id, member.email_address)]
     })
     return { organization_id: org.organization_id, member_email_id: member.member_email_id, ...result }
   }),
@@ -116,7 +116,7 @@ export const b2bPasswordRoutes: EmulatorRoute[] = [
       member,
       org,
       body,
-      added: [passwordFactor(ctx, member.member_email_id, member.email_address)],
+      added: [passwordFactor(ctx, member.member_email_id, member.email_address)]
     })
   }),
 
@@ -144,12 +144,12 @@ export const b2bPasswordRoutes: EmulatorRoute[] = [
     const ist = createIntermediateSession(ctx, {
       email,
       discovery: true,
-      factors: [passwordFactor(ctx, member.member_email_id, email)],
+      factors: [passwordFactor(ctx, member.member_email_id, email)]
     })
     return {
       email_address: email,
       intermediate_session_token: ist.token,
-      discovered_organizations: discoveredOrganizations(ctx, email, ist.factors),
+      discovered_organizations: discoveredOrganizations(ctx, email, ist.factors)
     }
   }),
 
@@ -160,7 +160,7 @@ export const b2bPasswordRoutes: EmulatorRoute[] = [
     startReset(ctx, body, {
       vertical: 'discovery',
       email,
-      minutes,
+      minutes
     })
     return {}
   }),
@@ -177,12 +177,12 @@ export const b2bPasswordRoutes: EmulatorRoute[] = [
     const ist = createIntermediateSession(ctx, {
       email: reset.email,
       discovery: true,
-      factors: [passwordFactor(ctx, first.member_email_id, reset.email)],
+      factors: [passwordFactor(ctx, first.member_email_id, reset.email)]
     })
     return {
       intermediate_session_token: ist.token,
       email_address: reset.email,
-      discovered_organizations: discoveredOrganizations(ctx, reset.email, ist.factors),
+      discovered_organizations: discoveredOrganizations(ctx, reset.email, ist.factors)
     }
-  }),
+  })
 ]

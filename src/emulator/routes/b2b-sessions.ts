@@ -10,11 +10,11 @@ import {
   intermediateSession,
   revokeAllSessions,
   sessionFromBody,
-  touchSession,
+  touchSession
 } from '../sessions.js'
 import type { Member, Organization, Session } from '../store.js'
 
-function sessionMember(ctx: EmulatorContext, session: Session): { member: Member; org: Organization } {
+function sessionMember (ctx: EmulatorContext, session: Session): { member: Member; org: Organization } {
   const member = ctx.store.members.get(session.subject_id) ?? errors.sessionNotFound()
   return { member, org: organizationOrFail(ctx, member.organization_id) }
 }
@@ -65,21 +65,21 @@ export const b2bSessionRoutes: EmulatorRoute[] = [
     const istToken = optString(body, 'intermediate_session_token')
     exactlyOne(
       ['intermediate_session_token', 'session_token', 'session_jwt'],
-      [istToken, optString(body, 'session_token'), optString(body, 'session_jwt')],
+      [istToken, optString(body, 'session_token'), optString(body, 'session_jwt')]
     )
     if (istToken !== undefined) {
       const ist = intermediateSession(ctx, istToken)
       return {
         email_address: ist.email,
         discovered_organizations: discoveredOrganizations(ctx, ist.email, ist.factors),
-        ...(ist.organization_id !== undefined ? { organization_id_hint: ist.organization_id } : {}),
+        ...(ist.organization_id !== undefined ? { organization_id_hint: ist.organization_id } : {})
       }
     }
     const session = (await sessionFromBody(ctx, body, 'b2b', true))!
     const { member } = sessionMember(ctx, session)
     return {
       email_address: member.email_address,
-      discovered_organizations: discoveredOrganizations(ctx, member.email_address, session.factors),
+      discovered_organizations: discoveredOrganizations(ctx, member.email_address, session.factors)
     }
   }),
 
@@ -108,5 +108,5 @@ export const b2bSessionRoutes: EmulatorRoute[] = [
     const org = ctx.store.createOrganization({ organization_name: name, organization_slug: slug, mfa_policy: mfaPolicy })
     const member = ctx.store.createMember(org, ist.email, { is_admin: true })
     return completeB2B(ctx, { member, org, body, added: [], ist })
-  }),
+  })
 ]

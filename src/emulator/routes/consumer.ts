@@ -13,21 +13,21 @@ import {
   revokeAllSessions,
   sessionFromBody,
   sessionJwt,
-  touchSession,
+  touchSession
 } from '../sessions.js'
 import type { Session, User } from '../store.js'
 import { checkStrength } from '../strength.js'
 import { strengthCheckResponse } from './strength-check.js'
 
-function userOrFail(ctx: EmulatorContext, email: string): User {
+function userOrFail (ctx: EmulatorContext, email: string): User {
   return ctx.store.findUser(email) ?? errors.emailNotFound()
 }
 
-function assertStrong(password: string, email: string): void {
+function assertStrong (password: string, email: string): void {
   if (!checkStrength(password, email).valid) errors.weakPassword()
 }
 
-async function sessionFields(ctx: EmulatorContext, session: Session | undefined): Promise<Record<string, unknown>> {
+async function sessionFields (ctx: EmulatorContext, session: Session | undefined): Promise<Record<string, unknown>> {
   if (!session) return { session_token: '', session_jwt: '' }
   return { session_token: session.token, session_jwt: await sessionJwt(ctx, session), session: sessionJson(session) }
 }
@@ -36,7 +36,7 @@ async function sessionFields(ctx: EmulatorContext, session: Session | undefined)
  * A consumer authentication: extends the session passed in (if it is this user's), else creates one
  * only when `session_duration_minutes` is sent, else no session (empty tokens, no `session`).
  */
-async function userLogin(ctx: EmulatorContext, body: Body, user: User, existing?: Session): Promise<Record<string, unknown>> {
+async function userLogin (ctx: EmulatorContext, body: Body, user: User, existing?: Session): Promise<Record<string, unknown>> {
   const minutes = sessionMinutes(body)
   const factor = passwordFactor(ctx, user.email_id, user.email)
   const session =
@@ -73,7 +73,7 @@ export const consumerRoutes: EmulatorRoute[] = [
     const s = checkStrength(reqString(body, 'password'), optString(body, 'email'))
     return {
       ...strengthCheckResponse(s),
-      feedback: { warning: s.warning, suggestions: s.suggestions, luds_requirements: s.luds },
+      feedback: { warning: s.warning, suggestions: s.suggestions, luds_requirements: s.luds }
     }
   }),
 
@@ -85,7 +85,7 @@ export const consumerRoutes: EmulatorRoute[] = [
       vertical: 'consumer',
       email: user.email,
       subject_id: user.user_id,
-      minutes,
+      minutes
     })
     return { user_id: user.user_id, email_id: user.email_id }
   }),
@@ -151,5 +151,5 @@ export const consumerRoutes: EmulatorRoute[] = [
     exactlyOne(['session_id', 'session_token', 'session_jwt'], [id, token, jwt])
     await revokeNamedSession(ctx, 'consumer', { id, token, jwt })
     return {}
-  }),
+  })
 ]

@@ -9,5 +9,5 @@ const jwks: EmulatorRoute['handle'] = (ctx, _body, params) => {
 
 export const jwksRoutes: EmulatorRoute[] = [
   { method: 'GET', path: '/v1/sessions/jwks/:project_id', auth: false, handle: jwks },
-  { method: 'GET', path: '/v1/b2b/sessions/jwks/:project_id', auth: false, handle: jwks },
+  { method: 'GET', path: '/v1/b2b/sessions/jwks/:project_id', auth: false, handle: jwks }
 ]

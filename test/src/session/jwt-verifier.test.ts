@@ -103,7 +103,7 @@ t.test('not accepted locally: wrong typ, aud, iss, alg, expired, not yet valid, 
     'no organization on B2B': sign(key, claims(now, { [ORG_CLAIM]: undefined })),
     'a role that would split the header': sign(key, claims(now, { [SESSION_CLAIM]: { id: 's', roles: ['a,b'] } })),
     'a header-unsafe id': sign(key, claims(now, { sub: 'member\r\nx-injected: 1' })),
-    'garbage': 'not.a.jwt'
+    garbage: 'not.a.jwt'
   }
   for (const [name, token] of Object.entries(cases)) {
     t.equal(await verifier.verify(await token), undefined, name)
