@@ -48,7 +48,7 @@ const REDIS_KEY_PREFIX = 'stytch-bff:rate-limit:'
 
 export default fp(async function rateLimits (app: FastifyInstance) {
   const { config, metrics } = app
-  const redis = config.rateLimit.redisUrl ? connectRedis(config.rateLimit.redisUrl, app.log, metrics) : undefined
+  const redis = config.rateLimit.redisUrl ? connectRedis(config.rateLimit.redisUrl, config.rateLimit.redisCommandTimeoutMs, app.log, metrics) : undefined
   if (redis) app.addHook('onClose', async () => { redis.closing = true; redis.client.disconnect() })
   const counters = new FallbackCounters(redis)
 
@@ -169,10 +169,11 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1])
 return {current, ttl}
 `
 
-function connectRedis (url: string, log: FastifyBaseLogger, metrics: Metrics): SharedRedis {
+function connectRedis (url: string, commandTimeoutMs: number, log: FastifyBaseLogger, metrics: Metrics): SharedRedis {
   const client = new Redis(url, {
     connectTimeout: 1_000,
-    commandTimeout: 500,
+    // a decision Redis has not answered by then is taken in memory (REDIS_COMMAND_TIMEOUT_MS)
+    commandTimeout: commandTimeoutMs,
     maxRetriesPerRequest: 1,
     // fail fast instead of queueing while disconnected: the request is decided in memory
     enableOfflineQueue: false,

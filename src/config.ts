@@ -169,6 +169,7 @@ const envSchema = z.object({
   RATE_LIMIT_AUTH_PER_MINUTE: int(1, 1_000_000),
   RATE_LIMIT_IDENTIFIER_PER_HOUR: int(1, 1_000_000),
   REDIS_URL: optionalString,
+  REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000, 500),
   UPSTREAM_TIMEOUT_MS: int(100, 120_000, 10_000),
   BODY_LIMIT_BYTES: int(256, 1_048_576, 16_384),
   SHUTDOWN_TIMEOUT_MS: int(0, 300_000, 10_000),
@@ -222,7 +223,7 @@ export interface Config {
    * forward only one Set-Cookie of a check (nginx). Off by default: the copies carry tokens.
    */
   verifyCookieCopyHeaders: boolean
-  rateLimit: { globalPerMinute: number; authPerMinute: number; identifierPerHour: number; redisUrl: string | undefined }
+  rateLimit: { globalPerMinute: number; authPerMinute: number; identifierPerHour: number; redisUrl: string | undefined; redisCommandTimeoutMs: number }
   upstreamTimeoutMs: number
   bodyLimitBytes: number
   shutdownTimeoutMs: number
@@ -345,7 +346,8 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
       globalPerMinute: e.RATE_LIMIT_GLOBAL_PER_MINUTE ?? 300,
       authPerMinute: e.RATE_LIMIT_AUTH_PER_MINUTE ?? RATE_LIMIT_DEFAULTS[emulator ? 'emulator' : 'stytch'].authPerMinute,
       identifierPerHour: e.RATE_LIMIT_IDENTIFIER_PER_HOUR ?? RATE_LIMIT_DEFAULTS[emulator ? 'emulator' : 'stytch'].identifierPerHour,
-      redisUrl: e.REDIS_URL
+      redisUrl: e.REDIS_URL,
+      redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS ?? 500
     },
     upstreamTimeoutMs: e.UPSTREAM_TIMEOUT_MS ?? 10_000,
     bodyLimitBytes: e.BODY_LIMIT_BYTES ?? 16_384,

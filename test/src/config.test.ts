@@ -20,7 +20,7 @@ t.test('defaults follow docs/contract.md', async (t) => {
   t.equal(c.reset.pkce, true)
   t.equal(c.jwtMaxAgeSeconds, 60)
   t.equal(c.verifyCookieCopyHeaders, false, 'no token copies in headers unless asked for')
-  t.same(c.rateLimit, { globalPerMinute: 300, authPerMinute: 10, identifierPerHour: 20, redisUrl: undefined })
+  t.same(c.rateLimit, { globalPerMinute: 300, authPerMinute: 10, identifierPerHour: 20, redisUrl: undefined, redisCommandTimeoutMs: 500 })
   t.equal(c.upstreamTimeoutMs, 10_000)
   t.equal(c.bodyLimitBytes, 16_384)
   t.equal(c.shutdownTimeoutMs, 10_000)
@@ -29,8 +29,8 @@ t.test('defaults follow docs/contract.md', async (t) => {
 })
 
 t.test('emulator mode: auth limits generous enough to click through the demo; variables still win', async (t) => {
-  t.same(loadConfig({}).rateLimit, { globalPerMinute: 300, authPerMinute: 120, identifierPerHour: 600, redisUrl: undefined })
-  t.same(loadConfig({ RATE_LIMIT_AUTH_PER_MINUTE: '7', RATE_LIMIT_IDENTIFIER_PER_HOUR: '9' }).rateLimit, { globalPerMinute: 300, authPerMinute: 7, identifierPerHour: 9, redisUrl: undefined })
+  t.same(loadConfig({}).rateLimit, { globalPerMinute: 300, authPerMinute: 120, identifierPerHour: 600, redisUrl: undefined, redisCommandTimeoutMs: 500 })
+  t.same(loadConfig({ RATE_LIMIT_AUTH_PER_MINUTE: '7', RATE_LIMIT_IDENTIFIER_PER_HOUR: '9' }).rateLimit, { globalPerMinute: 300, authPerMinute: 7, identifierPerHour: 9, redisUrl: undefined, redisCommandTimeoutMs: 500 })
   t.equal(loadConfig({ ...creds, RATE_LIMIT_AUTH_PER_MINUTE: '' }).rateLimit.authPerMinute, 10, 'an empty value is the real-Stytch default')
 })
 
@@ -87,6 +87,7 @@ t.test('every bad value stops start-up naming the variable', async (t) => {
     JWT_MAX_AGE_SECONDS: '-1',
     RATE_LIMIT_AUTH_PER_MINUTE: '0',
     UPSTREAM_TIMEOUT_MS: 'soon',
+    REDIS_COMMAND_TIMEOUT_MS: '0',
     BODY_LIMIT_BYTES: '1',
     LOG_LEVEL: 'loud',
     LOG_EXCLUDE_PATHS: 'auth/verify',
@@ -96,6 +97,11 @@ t.test('every bad value stops start-up naming the variable', async (t) => {
     t.throws(() => loadConfig({ ...creds, [name]: value }), new RegExp(name), `${name}=${value}`)
   }
   t.throws(() => loadConfig({ ...creds, COOKIE_SAMESITE: 'None', COOKIE_SECURE: 'false' }), /COOKIE_SAMESITE/)
+})
+
+t.test('REDIS_COMMAND_TIMEOUT_MS: 500 ms by default, milliseconds', async (t) => {
+  t.equal(loadConfig(creds).rateLimit.redisCommandTimeoutMs, 500)
+  t.equal(loadConfig({ ...creds, REDIS_COMMAND_TIMEOUT_MS: '2000' }).rateLimit.redisCommandTimeoutMs, 2000)
 })
 
 t.test('LOG_EXCLUDE_PATHS: none by default, a comma-separated list of paths', async (t) => {
