@@ -35,7 +35,7 @@ export const chromiumInstalled = (): boolean => existsSync(CHROMIUM)
 
 /** One headless chromium per test file (a fresh profile each launch), closed at the end. */
 export async function launch (t: Teardown): Promise<Browser> {
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 20_000 })
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 120_000 }) // a bound for a hang only: Chromium starts slowly on a loaded machine
   t.teardown(() => browser.close())
   return browser
 }
