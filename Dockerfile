@@ -43,4 +43,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 STOPSIGNAL SIGTERM
 # Exec form, node as PID 1: SIGTERM goes straight to the server, which closes
 # gracefully and exits 0 (SHUTDOWN_TIMEOUT_MS, default 10 s).
-CMD ["node", "dist/src/server.js"]
+# A young generation fixed at 2 x 32 MB (V8 starts at 1 MB and shrinks it again when idle):
+# fewer promotions, so far fewer full mark-compacts under load (docs/performance.md, fourth
+# round). The same flags as `npm start`; a repository test keeps the two equal.
+CMD ["node", "--min-semi-space-size=32", "--max-semi-space-size=32", "dist/src/server.js"]

@@ -82,6 +82,17 @@ function tsxArgs (file: string): string[] {
   return ['--import', 'tsx', join(root, 'bench', file)]
 }
 
+/**
+ * The node flags of `npm start` (the Dockerfile's CMD carries the same, a repository test checks
+ * it): the service is measured as production runs it.
+ */
+function productionNodeFlags (): string[] {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }
+  const match = /\bnode((?:\s+--[a-z-]+=\S+)*)\s+dist\/src\/server\.js/.exec(pkg.scripts?.start ?? '')
+  if (!match) throw new Error('package.json: the start script does not run node dist/src/server.js')
+  return (match[1] ?? '').trim().split(/\s+/).filter(Boolean)
+}
+
 async function startFake (fixturePath: string, core: number, name: string): Promise<{ proc: Started; origin: string }> {
   const proc = start(process.execPath, [...tsxArgs('fake-upstream.ts'), fixturePath, '0'], { cwd: root, core })
   const { port } = await firstJsonLine<{ port: number }>(proc.child, name)
@@ -364,10 +375,11 @@ async function main (): Promise<void> {
     BENCH_ELD_FILE: join(work, 'eld.jsonl')
   })
   const serviceOrigin = `http://127.0.0.1:${port}`
-  const service = start(process.execPath, [...settings.serviceArgs, '--import', pathToFileURL(join(root, 'bench', 'eld-probe.mjs')).href, serverJs], { cwd: root, core: SERVICE_CORE, env: serviceEnv })
+  // the node flags production starts with (npm start, the Dockerfile's CMD), then BENCH_SERVICE_ARGS
+  const service = start(process.execPath, [...productionNodeFlags(), ...settings.serviceArgs, '--import', pathToFileURL(join(root, 'bench', 'eld-probe.mjs')).href, serverJs], { cwd: root, core: SERVICE_CORE, env: serviceEnv })
   scanner = new LogScanner(service.child, [PASSWORD, fx.secret, String(fx.loginBody.session_token), 'eyJhbGciOiJSUzI1NiIs'], env.BENCH_SERVICE_LOG)
   await waitHealthy(serviceOrigin, service)
-  log(`service up at ${serviceOrigin} (pid ${service.pid}), fake upstream ${backend.origin}, direct ${direct.origin}`)
+  log(`service up at ${serviceOrigin} (pid ${service.pid}, node ${[...productionNodeFlags(), ...settings.serviceArgs].join(' ') || 'without flags'}), fake upstream ${backend.origin}, direct ${direct.origin}`)
 
   // The peer: a bare @fastify/http-proxy pass-through of the login, on the service's core, in
   // front of the same fake upstream (it idles while the service is measured, and the other way round).

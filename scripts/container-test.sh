@@ -239,7 +239,7 @@ fi
 uid=$(timeout 30 podman exec "$NAME" id -u 2>&1)
 top=$(podman top "$NAME" pid user args 2>&1)
 pid1=$(awk '$1 == 1 { $1 = ""; print }' <<<"$top")
-if [ "$uid" != 0 ] && [ -n "$uid" ] && [[ "$uid" =~ ^[0-9]+$ ]] && grep -q 'node dist/src/server.js' <<<"$pid1" && ! grep -qw root <<<"$pid1"; then
+if [ "$uid" != 0 ] && [ -n "$uid" ] && [[ "$uid" =~ ^[0-9]+$ ]] && grep -Eq 'node( --[a-z-]+=[0-9]+)* dist/src/server\.js' <<<"$pid1" && ! grep -qw root <<<"$pid1"; then
   pass "process is not root (uid $uid) and node is PID 1 ($(xargs <<<"$pid1"))"
 else
   fail "process is not root and node is PID 1 (id -u: $uid; podman top: $(tr '\n' ';' <<<"$top"))"
