@@ -7,6 +7,7 @@ import { request } from 'undici'
 import { captureFixture, type Fixture } from './fixture.js'
 import type { LoadResult, LoadSpec, RequestTemplate } from './load-spec.js'
 import { LogScanner } from './log-scanner.js'
+import { startScriptNodeFlags } from './node-flags.js'
 import { canPin, collect, firstJsonLine, freePort, killAllNow, pinSelf, start, stopAll, type Started } from './processes.js'
 import { report, type PhaseRecord, type RunResult } from './report.js'
 
@@ -80,17 +81,6 @@ function log (line: string): void {
 
 function tsxArgs (file: string): string[] {
   return ['--import', 'tsx', join(root, 'bench', file)]
-}
-
-/**
- * The node flags of `npm start` (the Dockerfile's CMD carries the same, a repository test checks
- * it): the service is measured as production runs it.
- */
-function productionNodeFlags (): string[] {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }
-  const match = /\bnode((?:\s+--[a-z-]+=\S+)*)\s+dist\/src\/server\.js/.exec(pkg.scripts?.start ?? '')
-  if (!match) throw new Error('package.json: the start script does not run node dist/src/server.js')
-  return (match[1] ?? '').trim().split(/\s+/).filter(Boolean)
 }
 
 async function startFake (fixturePath: string, core: number, name: string): Promise<{ proc: Started; origin: string }> {
@@ -376,10 +366,11 @@ async function main (): Promise<void> {
   })
   const serviceOrigin = `http://127.0.0.1:${port}`
   // the node flags production starts with (npm start, the Dockerfile's CMD), then BENCH_SERVICE_ARGS
-  const service = start(process.execPath, [...productionNodeFlags(), ...settings.serviceArgs, '--import', pathToFileURL(join(root, 'bench', 'eld-probe.mjs')).href, serverJs], { cwd: root, core: SERVICE_CORE, env: serviceEnv })
+  const nodeFlags = [...startScriptNodeFlags(root), ...settings.serviceArgs]
+  const service = start(process.execPath, [...nodeFlags, '--import', pathToFileURL(join(root, 'bench', 'eld-probe.mjs')).href, serverJs], { cwd: root, core: SERVICE_CORE, env: serviceEnv })
   scanner = new LogScanner(service.child, [PASSWORD, fx.secret, String(fx.loginBody.session_token), 'eyJhbGciOiJSUzI1NiIs'], env.BENCH_SERVICE_LOG)
   await waitHealthy(serviceOrigin, service)
-  log(`service up at ${serviceOrigin} (pid ${service.pid}, node ${[...productionNodeFlags(), ...settings.serviceArgs].join(' ') || 'without flags'}), fake upstream ${backend.origin}, direct ${direct.origin}`)
+  log(`service up at ${serviceOrigin} (pid ${service.pid}, node ${nodeFlags.join(' ') || 'without flags'}), fake upstream ${backend.origin}, direct ${direct.origin}`)
 
   // The peer: a bare @fastify/http-proxy pass-through of the login, on the service's core, in
   // front of the same fake upstream (it idles while the service is measured, and the other way round).

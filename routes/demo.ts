@@ -11,7 +11,6 @@ import { demoEnabled, type DemoOptions } from '../src/demo.js'
 
 export const DEMO_EMAIL = 'demo@example.com' // the emulator's seed
 export const DEMO_ORGANIZATION = 'demo-org'
-export const DEMO_MFA_ORGANIZATION = 'mfa-org'
 
 const ASSETS: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',

@@ -10,7 +10,7 @@ import { proxyHandler } from '../src/stytch/proxy.js'
 
 export default async function proxyRoutes (app: FastifyInstance) {
   const { config, stytch, cookieJar } = app
-  app.setValidatorCompiler(({ schema }) => validateBody(schema as ZodType))
+  app.setValidatorCompiler(bodyValidatorCompiler)
   for (const endpoint of ENDPOINTS) {
     if (endpoint.vertical !== config.vertical) continue
     app.post(endpoint.path, {
@@ -20,12 +20,15 @@ export default async function proxyRoutes (app: FastifyInstance) {
   }
 }
 
+/** The validator compiler of every route with a zod body schema (these, and the session routes'). */
+export const bodyValidatorCompiler = ({ schema }: { schema: unknown }) => validateBody(schema as ZodType)
+
 /**
  * A request body against a route's zod schema (the rows', and the few native routes' that take a
  * body). Server-owned fields are named (field_not_allowed) before the strict schema says
  * "unknown field".
  */
-export function validateBody (schema: ZodType) {
+function validateBody (schema: ZodType) {
   return (data: unknown) => {
     if (data !== null && typeof data === 'object' && !Array.isArray(data)) {
       const owned = Object.keys(data).filter(isServerOwned)

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { z, type ZodType } from 'zod'
+import { z } from 'zod'
 import { BffError, errors } from '../src/errors.js'
 import { isSessionOver, SESSION_OVER } from '../src/session/authenticate.js'
 import { pendingLogin } from '../src/session/pending-login.js'
@@ -7,7 +7,7 @@ import { COOKIE_KINDS, withoutTokens, type CookieChanges, type CookieValues } fr
 import type { StytchBody } from '../src/stytch/client.js'
 import { sessionPaths } from '../src/stytch/endpoints.js'
 import { STYTCH_RESPONSES } from '../src/stytch/stytch-responses.js'
-import { validateBody } from './proxy.js'
+import { bodyValidatorCompiler } from './proxy.js'
 
 // GET /session: who am I (authenticated upstream by the same rule as /verify's refresh, JWT
 //   cookie refreshed; a session that is over expires the session, JWT and IST cookies).
@@ -33,7 +33,7 @@ export default async function sessionRoutes (app: FastifyInstance) {
   const { config, stytch, cookieJar } = app
   const refresh = app.refreshSession
   // the two bodies (logout, revoke) are checked like the proxied ones
-  app.setValidatorCompiler(({ schema }) => validateBody(schema as ZodType))
+  app.setValidatorCompiler(bodyValidatorCompiler)
 
   const sessionDocs = {
     schema: { summary: 'Who am I: the cookie session, authenticated with Stytch', tags: ['Session'] },

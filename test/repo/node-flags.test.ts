@@ -2,19 +2,13 @@ import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
+import { startScriptNodeFlags } from '../../bench/node-flags.js'
 
 // The service starts with the same node flags everywhere it is started for real: `npm start`, the
 // Dockerfile's CMD (production) and, through `npm start`'s, the benchmark (bench/run.ts reads them
 // from package.json). The flags fix V8's young generation (docs/performance.md, fourth round).
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
-
-function npmStartFlags (): string[] {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-  const match = /\bnode((?:\s+--[a-z-]+=\S+)*)\s+dist\/src\/server\.js/.exec(pkg.scripts.start ?? '')
-  if (!match) throw new Error('the start script does not run node dist/src/server.js')
-  return (match[1] ?? '').trim().split(/\s+/).filter(Boolean)
-}
 
 function dockerCmdFlags (): string[] {
   const cmd = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').split('\n').find((line) => line.startsWith('CMD '))
@@ -25,7 +19,7 @@ function dockerCmdFlags (): string[] {
 }
 
 t.test('npm start and the Dockerfile CMD start node with the same flags', async (t) => {
-  const flags = npmStartFlags()
+  const flags = startScriptNodeFlags(ROOT)
   t.same(dockerCmdFlags(), flags)
   t.ok(flags.includes('--min-semi-space-size=32') && flags.includes('--max-semi-space-size=32'), 'the young generation is fixed at 32 MB per semi-space')
 })

@@ -43,25 +43,19 @@ t.test('plugins do not import routes', async (t) => {
 })
 
 t.test('every plugin declares its name and its dependencies, and they exist', async (t) => {
-  const files = sources('plugins')
-  const metas = new Map<string, { name: string, dependencies: string[] }>()
-  for (const file of files) {
+  const plugins: Array<{ file: string, name: string, dependencies: string[], readsConfig: boolean }> = []
+  for (const file of sources('plugins')) {
     const mod = await import(join(ROOT, file)) as { default: Record<symbol, unknown> }
     const meta = mod.default[Symbol.for('plugin-meta')] as { name?: string, dependencies?: string[] } | undefined
     t.ok(meta?.name, `${file} is a named fastify-plugin`)
     t.ok(Array.isArray(meta?.dependencies), `${file} declares its dependencies`)
-    if (meta?.name) metas.set(meta.name, { name: meta.name, dependencies: meta.dependencies ?? [] })
-  }
-  t.ok(metas.has('config'), 'a config plugin exists')
-  for (const { name, dependencies } of metas.values()) {
-    for (const dep of dependencies) t.ok(metas.has(dep), `${name} depends on ${dep}, a plugin of plugins/`)
-  }
-  // every plugin that reads app.config says so
-  for (const file of files) {
     const text = readFileSync(join(ROOT, file), 'utf8')
-    const name = (await import(join(ROOT, file)) as { default: Record<symbol, { name: string }> }).default[Symbol.for('plugin-meta')]?.name
-    if (name !== 'config' && /\bapp\.config\b|\{[^}]*\bconfig\b[^}]*\}\s*=\s*app\b/.test(text)) {
-      t.ok(metas.get(name ?? '')?.dependencies.includes('config'), `${file} reads app.config and depends on config`)
-    }
+    plugins.push({ file, name: meta?.name ?? '', dependencies: meta?.dependencies ?? [], readsConfig: /\bapp\.config\b|\{[^}]*\bconfig\b[^}]*\}\s*=\s*app\b/.test(text) })
+  }
+  const names = new Set(plugins.map((p) => p.name))
+  t.ok(names.has('config'), 'a config plugin exists')
+  for (const { file, name, dependencies, readsConfig } of plugins) {
+    for (const dep of dependencies) t.ok(names.has(dep), `${name} depends on ${dep}, a plugin of plugins/`)
+    if (readsConfig && name !== 'config') t.ok(dependencies.includes('config'), `${file} reads app.config and depends on config`)
   }
 })
